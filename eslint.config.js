@@ -21,14 +21,24 @@ export default tseslint.config(
         "error",
         {
           paths: [
-            { name: "node:os", importNames: ["homedir", "tmpdir"], message: "Use src/platform/paths.ts." },
+            {
+              name: "node:os",
+              importNames: ["homedir", "tmpdir"],
+              message: "Use src/platform/paths.ts.",
+            },
           ],
         },
       ],
     },
   },
   {
-    files: ["src/platform/paths.ts", "src/platform/tempdir.ts", "test/**", "src/**/*.test.ts", "bench/**"],
+    files: [
+      "src/platform/paths.ts",
+      "src/platform/tempdir.ts",
+      "test/**",
+      "src/**/*.test.ts",
+      "bench/**",
+    ],
     rules: { "no-restricted-imports": "off" },
   },
   {
@@ -42,7 +52,14 @@ export default tseslint.config(
   },
   {
     // The core never prints or exits: only src/cli and the bench/test harnesses do.
-    files: ["src/pool/**", "src/auth/**", "src/quota/**", "src/codex/**", "src/supervisor/**", "src/platform/**"],
+    files: [
+      "src/pool/**",
+      "src/auth/**",
+      "src/quota/**",
+      "src/codex/**",
+      "src/supervisor/**",
+      "src/platform/**",
+    ],
     ignores: ["**/*.test.ts"],
     rules: {
       "no-restricted-properties": [
@@ -52,9 +69,15 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          patterns: [{ group: ["**/cli/**", "../cli/*"], message: "The core must not import the CLI." }],
+          patterns: [
+            { group: ["**/cli/**", "../cli/*"], message: "The core must not import the CLI." },
+          ],
           paths: [
-            { name: "node:os", importNames: ["homedir", "tmpdir"], message: "Use src/platform/paths.ts." },
+            {
+              name: "node:os",
+              importNames: ["homedir", "tmpdir"],
+              message: "Use src/platform/paths.ts.",
+            },
           ],
         },
       ],

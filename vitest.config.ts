@@ -8,5 +8,6 @@ export default defineConfig({
     // Real processes and sockets: keep parallelism modest for a 2-core CI box.
     maxWorkers: 2,
     env: { NO_COLOR: "1" },
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

@@ -83,7 +83,6 @@ export class Output {
 
 /** Strips ANSI colour codes, for measuring width. */
 export function visibleLength(text: string): number {
-  // eslint-disable-next-line no-control-regex
   return [...text.replace(/\u001b\[[0-9;]*m/g, "")].length;
 }
 

@@ -71,7 +71,8 @@ export function parseSettingValue(
     }
     case "integer":
     case "percent": {
-      if (!/^-?\d+$/.test(value)) bad(def.type === "percent" ? "a whole percentage" : "a whole number");
+      if (!/^-?\d+$/.test(value))
+        bad(def.type === "percent" ? "a whole percentage" : "a whole number");
       const n = Number(value);
       const min = def.min ?? Number.MIN_SAFE_INTEGER;
       const max = def.max ?? Number.MAX_SAFE_INTEGER;
@@ -98,7 +99,7 @@ function readConfigToml(file: string): Record<string, unknown> {
     });
   }
   try {
-    return parseToml(text) as Record<string, unknown>;
+    return parseToml(text);
   } catch (error) {
     const first = errorMessage(error).split("\n")[0] ?? "";
     throw new ConfigError(`${file} is not valid TOML (${first}); fix or remove it`, {
@@ -139,7 +140,8 @@ export function loadSettings(options: LoadSettingsOptions): LoadedSettings {
       source = "default";
     }
     const where = describeSource(name, source, file);
-    values[name] = def.type === "path" || raw !== "" ? parseSettingValue(name, raw, where, env) : raw;
+    values[name] =
+      def.type === "path" || raw !== "" ? parseSettingValue(name, raw, where, env) : raw;
     sources[name] = source;
   };
 
@@ -147,7 +149,7 @@ export function loadSettings(options: LoadSettingsOptions): LoadedSettings {
   pick("poolHome", {}, null);
   const configFile = path.join(values["poolHome"] as string, "config.toml");
   const config = readConfigToml(configFile);
-  const known = new Set(SETTING_NAMES.map((n) => (SETTINGS[n] as SettingDef).toml));
+  const known = new Set<string | null>(SETTING_NAMES.map((n) => SETTINGS[n].toml));
   for (const key of Object.keys(config)) {
     if (!known.has(key)) {
       throw new ConfigError(`unknown setting "${key}" in ${configFile}; see codex-pool --help`);
