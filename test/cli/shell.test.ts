@@ -42,7 +42,7 @@ describe("shell ergonomics", () => {
       const r = await runCli(["completion", shell], { env: homes.env });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("status");
-      expect(r.stdout).toContain("--refresh");
+      expect(r.stdout).toMatch(shell === "fish" ? /-l refresh/ : /--refresh/);
       // the hidden simulator command is not offered
       expect(r.stdout).not.toMatch(/'simulator:| simulator\)|-a simulator /);
     }
