@@ -83,4 +83,6 @@ export default tseslint.config(
       ],
     },
   },
+  // Plain-JS fixtures (child-process scripts importing dist/) are outside the TS project.
+  { files: ["**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

@@ -21,7 +21,10 @@ const ClaimsSchema = z
     chatgpt_account_id: z.string().optional(),
     account_id: z.string().optional(),
     "https://api.openai.com/auth": AuthClaimSchema.optional(),
-    "https://api.openai.com/profile": z.object({ email: z.string().optional() }).partial().optional(),
+    "https://api.openai.com/profile": z
+      .object({ email: z.string().optional() })
+      .partial()
+      .optional(),
   })
   .partial();
 
