@@ -1,0 +1,48 @@
+/** Runs every doctor check; the CLI renders the findings. */
+import type { Clock } from "../platform/clock.js";
+import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
+import type { Settings } from "../platform/settings-table.js";
+import type { PoolStore } from "../pool/store.js";
+import { checkCodexBinary } from "./binary-check.js";
+import {
+  checkAuthFile,
+  checkClockSkew,
+  checkCodexConfig,
+  checkEnvironment,
+} from "./codex-checks.js";
+import type { Finding } from "./finding.js";
+import { checkAccounts, checkPoolHome } from "./pool-checks.js";
+
+export interface DoctorDeps {
+  env: Env;
+  settings: Settings;
+  paths: PoolPaths;
+  codex: CodexPaths;
+  store: PoolStore;
+  clock: Clock;
+  fetch: typeof fetch;
+}
+
+export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
+  const { findings: poolFindings, pool } = await checkPoolHome(
+    deps.paths,
+    deps.store,
+    deps.settings.lockStaleMs,
+    deps.clock,
+  );
+  const [binary, auth, config, skew] = await Promise.all([
+    checkCodexBinary(deps.env, deps.settings),
+    checkAuthFile(deps.codex, pool),
+    checkCodexConfig(deps.codex),
+    checkClockSkew(deps.settings.backendUrl, deps.fetch, deps.clock, deps.settings.probeTimeoutMs),
+  ]);
+  return [
+    ...poolFindings,
+    ...(pool ? checkAccounts(pool, deps.clock) : []),
+    ...binary,
+    auth,
+    ...config,
+    ...checkEnvironment(deps.env),
+    skew,
+  ];
+}
