@@ -1,0 +1,132 @@
+/**
+ * Choosing the account for a launch or a switch: rank the pool (src/pool/select.ts), check the
+ * leader's quota afresh unless it was just checked (a prewarm), and claim it for this session in
+ * one short pool transaction. The claim re-reads the pool, so an account that another session
+ * claimed meanwhile is given up for the next one when another is usable (R25: never commit a
+ * choice from a stale snapshot). The pool lock is never held across the network check.
+ */
+import type { Clock } from "../platform/clock.js";
+import type { Account, Pool } from "../pool/schema.js";
+import type { PoolStore } from "../pool/store.js";
+import { selectAccounts, type Selection, type SelectionFloors } from "../pool/select.js";
+import { commitProbeResults } from "../quota/commit.js";
+import type { ProbeOutcome } from "../quota/probe-account.js";
+import { hasStaleReset } from "../quota/windows.js";
+import { busyAccounts, type AliveCheck, type LiveSessionRecord } from "./live-sessions.js";
+import type { AccountRef, Exhaustion } from "./machine.js";
+import type { SelectOutcome, SelectRequest } from "./run-session.js";
+
+/** A snapshot younger than this (and with no reset passed since) is not checked again. */
+export const FRESH_QUOTA_MS = 20_000;
+
+export interface ChooseDeps {
+  readonly store: PoolStore;
+  readonly clock: Clock;
+  readonly floors: SelectionFloors;
+  readonly isAlive: AliveCheck;
+  readonly live: LiveSessionRecord;
+  /** Our id of the account pinned with --account (first launch only), or null. */
+  readonly pinned: string | null;
+  /** The bound session id, for our live-session entry. */
+  sessionId(): string | null;
+  /** Checks one account's quota; `codexOwned` when a live codex holds its refresh token. */
+  probe(account: Account, codexOwned: boolean, signal: AbortSignal): Promise<ProbeOutcome>;
+}
+
+export function refOf(account: Pick<Account, "id" | "email" | "label">): AccountRef {
+  return { id: account.id, label: account.label ?? account.email };
+}
+
+function isFresh(account: Account, now: Date): boolean {
+  const q = account.quota;
+  if (q === null) return false;
+  return now.getTime() - Date.parse(q.observedAt) < FRESH_QUOTA_MS && !hasStaleReset(q, now);
+}
+
+/** Which accounts reset when, judged without exclusions (the one we leave counts too). */
+export function exhaustionOf(pool: Pool, floors: SelectionFloors, now: Date): Exhaustion {
+  const all: Selection = selectAccounts(pool.accounts, { floors, now });
+  const resets = all.skipped
+    .filter((s) => s.reason.code === "exhausted" || s.reason.code === "below-floor")
+    .map((s) => ({ account: refOf(s.account), resetsAt: s.reason.availableAt?.getTime() ?? null }));
+  // Something looks usable once nothing is excluded (stale data): re-check it right away.
+  const earliest = all.chosen !== null ? now.getTime() : (all.earliestReset?.getTime() ?? null);
+  return { resets, earliest };
+}
+
+export async function chooseAccount(
+  deps: ChooseDeps,
+  request: SelectRequest,
+  signal: AbortSignal,
+  options: { commit?: boolean } = {},
+): Promise<SelectOutcome> {
+  const commit = options.commit ?? true;
+  const me = deps.live.me;
+  let attempts = 0;
+  for (;;) {
+    signal.throwIfAborted();
+    const pool = await deps.store.read();
+    const now = new Date(deps.clock.now());
+    const busy = busyAccounts(pool, me, now.getTime(), deps.isAlive);
+    const pinned = request.purpose === "start" && attempts === 0 ? deps.pinned : null;
+    const selection = selectAccounts(pool.accounts, {
+      floors: deps.floors,
+      now,
+      pinned,
+      exclude: request.exclude,
+      busy,
+    });
+    const chosen = selection.chosen;
+    if (chosen === null)
+      return { kind: "exhausted", exhaustion: exhaustionOf(pool, deps.floors, now) };
+    // Bounded: each round either commits or learns something new about one account.
+    attempts += 1;
+    const lastChance = attempts > pool.accounts.length + 1;
+    if (!isFresh(chosen, now)) {
+      const started = performance.now();
+      const outcome = await deps.probe(chosen, busy.has(chosen.id), signal);
+      signal.throwIfAborted();
+      await commitProbeResults(
+        deps.store,
+        [{ id: chosen.id, outcome, durationMs: performance.now() - started }],
+        new Date(deps.clock.now()),
+      );
+      // A fresh look moved it under its floor or out: rank again with what we now know.
+      if (outcome.kind === "ok" || outcome.kind === "needs-login") {
+        if (!lastChance) {
+          const after = await deps.store.read();
+          const again = selectAccounts(after.accounts, {
+            floors: deps.floors,
+            now: new Date(deps.clock.now()),
+            pinned,
+            exclude: request.exclude,
+            busy,
+          });
+          if (again.chosen?.id !== chosen.id) continue;
+        }
+      }
+      // A probe that failed on the network says nothing new: go with what the pool knew.
+    }
+    if (!commit) return { kind: "selected", account: refOf(chosen) };
+    const claimed = await deps.store.transact((fresh) => {
+      const row = fresh.accounts.find((a) => a.id === chosen.id);
+      if (!row || row.state.kind !== "ok") return false;
+      const nowMs = deps.clock.now();
+      const busyNow = busyAccounts(fresh, me, nowMs, deps.isAlive);
+      if (busyNow.has(row.id) && !busy.has(row.id) && !lastChance) {
+        // Another session took it while we checked: prefer a free one if there is one.
+        const alt = selectAccounts(fresh.accounts, {
+          floors: deps.floors,
+          now: new Date(nowMs),
+          exclude: request.exclude,
+          busy: busyNow,
+        });
+        if (alt.chosen !== null && alt.chosen.id !== row.id) return false;
+      }
+      row.lastUsedAt = new Date(nowMs).toISOString();
+      deps.live.apply(fresh, { account: row.id, sessionId: deps.sessionId(), phase: "switching" });
+      return true;
+    });
+    if (claimed) return { kind: "selected", account: refOf(chosen) };
+  }
+}

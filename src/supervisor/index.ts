@@ -1,0 +1,228 @@
+/**
+ * `superviseSession`: one supervised codex session (TUI, resume or exec) from start to exit code.
+ * It wires the state machine's runner (run-session.ts) to the pool, quota, refresher, the codex
+ * bridge and the terminal. The CLI passes its context; everything printed goes through `out`.
+ */
+import type { ClassifiedArgs } from "../codex/args.js";
+import { resolveCodexBinary, type CodexBinary } from "../codex/binary.js";
+import { TokenRefresher } from "../auth/refresher.js";
+import type { Clock } from "../platform/clock.js";
+import { PoolExhaustedError, errorMessage } from "../platform/errors.js";
+import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
+import type { Settings } from "../platform/settings-table.js";
+import { resolveAccount } from "../pool/accounts.js";
+import type { PoolStore } from "../pool/store.js";
+import { floorsFromSettings } from "../pool/select.js";
+import { recordSnapshot } from "../quota/commit.js";
+import { probeAccount } from "../quota/probe-account.js";
+import { chooseAccount } from "./choose.js";
+import { busyAccounts, defaultAliveCheck, LiveSessionRecord } from "./live-sessions.js";
+import { afterChild, findPdeathWrapper, isExecKind, launchCodex } from "./launch.js";
+import type { MachineConfig } from "./machine.js";
+import { pressureOf } from "./pressure.js";
+import {
+  formatSwitchLine,
+  attributionJson,
+  attributionLine,
+  countdownLine,
+  exhaustedMessage,
+} from "./render.js";
+import { startSession, type SessionPorts } from "./run-session.js";
+import { installSignalGuard, type SignalSource } from "./signals.js";
+import { startWatch } from "./watch.js";
+
+/** What the supervisor prints through (src/cli/output.ts Output fits). */
+export interface SupervisorOutput {
+  info(text: string): void;
+  line(text: string): void;
+  progress(text: string): void;
+  clearProgress(): void;
+  readonly interactive: boolean;
+}
+
+/** The parts of the CLI's CommandContext the supervisor uses. */
+export interface SuperviseDeps {
+  readonly env: Env;
+  readonly settings: Settings;
+  readonly paths: PoolPaths;
+  readonly codex: CodexPaths;
+  readonly store: PoolStore;
+  readonly clock: Clock;
+  readonly out: SupervisorOutput;
+  readonly fetch: typeof fetch;
+}
+
+export interface SuperviseOptions {
+  /** --account: pin the first launch to this account (number, email or id). */
+  readonly account?: string;
+  /** commander's --no-wait (false when given). */
+  readonly wait?: boolean;
+  readonly cwd?: string;
+  readonly binary?: CodexBinary;
+  /** Where our signals come from (default: this process). */
+  readonly signals?: SignalSource;
+}
+
+export async function superviseSession(
+  deps: SuperviseDeps,
+  args: ClassifiedArgs,
+  options: SuperviseOptions = {},
+): Promise<number> {
+  const { settings, store, clock, out } = deps;
+  const mode = isExecKind(args) ? "exec" : "tui";
+  const cwd = options.cwd ?? process.cwd();
+  const binary = options.binary ?? resolveCodexBinary(deps.env, settings);
+  const pool = await store.read();
+  const pinned = options.account !== undefined ? resolveAccount(pool, options.account).id : null;
+  const floors = floorsFromSettings(settings);
+  const refresher = new TokenRefresher({
+    store,
+    leasesDir: deps.paths.leasesDir,
+    authUrl: settings.authUrl,
+    skewSeconds: settings.refreshSkewSeconds,
+    fetch: deps.fetch,
+    clock,
+  });
+  const live = new LiveSessionRecord({ store, clock, onError: () => undefined });
+  const probeDeps = {
+    backendUrl: settings.backendUrl,
+    fetch: deps.fetch,
+    tokens: refresher,
+    now: () => new Date(clock.now()),
+  };
+  const timeout = (signal: AbortSignal): AbortSignal =>
+    AbortSignal.any([signal, AbortSignal.timeout(settings.probeTimeoutMs)]);
+  const ownedElsewhere = async (id: string): Promise<boolean> =>
+    busyAccounts(await store.read(), live.me, clock.now(), defaultAliveCheck).has(id);
+
+  let sessionId: string | null = args.sessionId;
+  const knownFile = { current: null as string | null };
+  const chooseDeps = {
+    store,
+    clock,
+    floors,
+    isAlive: defaultAliveCheck,
+    live,
+    pinned,
+    sessionId: () => sessionId,
+    probe: (
+      account: Parameters<typeof probeAccount>[0],
+      codexOwned: boolean,
+      signal: AbortSignal,
+    ) => probeAccount(account, probeDeps, { signal: timeout(signal), codexOwned }),
+  };
+  const launchDeps = {
+    store,
+    settings,
+    env: deps.env,
+    clock,
+    homesDir: deps.paths.homesDir,
+    binary,
+    args,
+    cwd,
+    ownedElsewhere,
+    ensureFresh: (id: string) => refresher.ensureFresh(id),
+    pdeathWrapper: findPdeathWrapper(),
+  };
+  const json = args.execOptions.includes("--json");
+  const canWait = (options.wait ?? true) && settings.waitForReset && out.interactive;
+  const config: MachineConfig = {
+    mode,
+    maxSwitches: settings.maxSwitches,
+    continueAfterLimit: settings.continueAfterLimit,
+    canWait,
+    maxWaitMs: settings.maxWaitMinutes * 60_000,
+  };
+
+  let guard: ReturnType<typeof installSignalGuard> | null = null;
+  const ports: SessionPorts = {
+    clock,
+    select: (request, signal) => chooseAccount(chooseDeps, request, signal),
+    prewarm: async (exclude, signal) => {
+      const r = await chooseAccount(
+        chooseDeps,
+        { exclude, preferred: null, purpose: "switch" },
+        signal,
+        {
+          commit: false,
+        },
+      );
+      return r.kind === "selected" ? r.account : null;
+    },
+    launch: (account, resume) => launchCodex(launchDeps, account, resume),
+    watch: (request, emit) =>
+      startWatch(
+        {
+          clock,
+          sessionsDir: deps.codex.sessionsDir,
+          cwd,
+          mode,
+          bindTimeoutMs: settings.bindTimeoutSeconds * 1000,
+          quotaPollMs: settings.quotaPollSeconds * 1000,
+          knownFile,
+          onError: (error) => out.info(`watching the session: ${errorMessage(error)}`),
+          observe: async (id, snapshot) => {
+            await recordSnapshot(store, id, snapshot);
+            const row = (await store.read()).accounts.find((a) => a.id === id);
+            if (!row) return null;
+            const level = pressureOf(row.quota, row, { ...settings }, new Date(clock.now()));
+            return { type: "pressure", account: id, level };
+          },
+          probe: async (id, signal) => {
+            const row = (await store.read()).accounts.find((a) => a.id === id);
+            if (!row) return null;
+            const outcome = await probeAccount(row, probeDeps, {
+              signal: timeout(signal),
+              codexOwned: true,
+            });
+            return outcome.kind === "ok" ? outcome.snapshot : null;
+          },
+        },
+        request,
+        (event) => {
+          if (event.type === "bound") sessionId = event.sessionId;
+          emit(event);
+        },
+      ),
+    adoptTokens: (account) => afterChild(launchDeps, account),
+    publish: (entry) => live.set(entry),
+    setChild: (child) => guard?.setChild(child),
+    notice: (message) => out.info(message),
+    announceSwitch: (id, from, to, cause) => {
+      void formatSwitchLine(store, clock, id, from, to, cause).then(
+        (line) => out.info(line),
+        () => out.info(`session ${id} moved from ${from.label} to ${to.label}`),
+      );
+    },
+    attribute: (account, previous, cause, code) => {
+      out.info(attributionLine(account, previous, cause, code));
+      if (json) out.line(attributionJson(account, previous, cause, code, sessionId));
+    },
+    countdown: (remainingMs, exhaustion) => {
+      if (remainingMs === null) out.clearProgress();
+      else out.progress(countdownLine(remainingMs, exhaustion, clock.now()));
+    },
+  };
+
+  const session = startSession(ports, {
+    config,
+    killGraceMs: settings.killGraceSeconds * 1000,
+    sessionId: args.sessionId,
+  });
+  guard = installSignalGuard({
+    source: options.signals ?? process,
+    childRunning: () => session.childRunning(),
+    onSignal: (signal) => session.signal(signal),
+  });
+  try {
+    const result = await session.done;
+    if (result.exhaustion !== null) {
+      const { message, earliest } = exhaustedMessage(result.exhaustion, clock.now(), sessionId);
+      throw new PoolExhaustedError(message, earliest === null ? null : new Date(earliest));
+    }
+    return result.code;
+  } finally {
+    guard[Symbol.dispose]();
+    await live.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The data of the supervisor's state machine (machine.ts): phases, context, events, effects.
+ */
+export type Mode = "tui" | "exec";
+
+/** Why a session moves: its turn failed on the usage limit, or the account reached its floor. */
+export type SwitchCause = "limit" | "floor";
+
+/** How close the running account is to its floor (from rollout rate_limits or /wham/usage). */
+export type Pressure = "ok" | "near" | "floor";
+
+export interface AccountRef {
+  /** Our pool id (acc_…). */
+  readonly id: string;
+  /** What the user sees, e.g. the email. */
+  readonly label: string;
+}
+
+export interface ResetInfo {
+  readonly account: AccountRef;
+  /** Epoch ms of the reset that makes the account usable again, or null when unknown. */
+  readonly resetsAt: number | null;
+}
+
+export interface MachineConfig {
+  readonly mode: Mode;
+  readonly maxSwitches: number;
+  readonly continueAfterLimit: boolean;
+  /** waitForReset, a terminal, and no --no-wait. */
+  readonly canWait: boolean;
+  readonly maxWaitMs: number;
+}
+
+export type ExitSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+export const SIGNAL_EXIT_CODES: Record<ExitSignal, number> = {
+  SIGINT: 130,
+  SIGTERM: 143,
+  SIGHUP: 129,
+};
+
+export interface Exhaustion {
+  readonly resets: readonly ResetInfo[];
+  readonly earliest: number | null;
+}
+
+export type Then =
+  | { readonly kind: "launch"; readonly account: AccountRef }
+  | { readonly kind: "wait"; readonly exhaustion: Exhaustion; readonly now: number }
+  | { readonly kind: "exit"; readonly code: number; readonly exhaustion?: Exhaustion };
+
+export type Phase =
+  | { readonly kind: "choosing"; readonly switchCause: SwitchCause | null }
+  | { readonly kind: "waiting"; readonly until: number; readonly switchCause: SwitchCause | null }
+  | { readonly kind: "launching"; readonly pendingExit: number | null }
+  | { readonly kind: "binding" }
+  | { readonly kind: "running" }
+  | { readonly kind: "draining"; readonly cause: SwitchCause }
+  | { readonly kind: "switching"; readonly cause: SwitchCause }
+  | { readonly kind: "stopping"; readonly cause: SwitchCause | null; readonly then: Then }
+  | {
+      readonly kind: "done";
+      readonly code: number;
+      readonly reason: DoneReason;
+      readonly exhaustion?: Exhaustion;
+    };
+
+export type DoneReason =
+  "child-exited" | "signal" | "exhausted" | "launch-failed" | "max-switches" | "wait-too-long";
+
+export interface Ctx {
+  readonly sessionId: string | null;
+  /** The account the child runs on (or ran on last). */
+  readonly account: AccountRef | null;
+  /** The account served before the last switch, for the attribution line. */
+  readonly previous: AccountRef | null;
+  readonly lastCause: SwitchCause | null;
+  readonly switches: number;
+  readonly turnActive: boolean;
+  /** The last turn ended on the usage limit (exec: decides the resume when the child exits). */
+  readonly lastTurnLimited: boolean;
+  readonly pressure: Pressure;
+  readonly prewarm: "idle" | "pending" | "done";
+  /** The prewarmed successor, if any. */
+  readonly next: AccountRef | null;
+  /** No more preemptive switches for this launch (none usable, or the switch budget is spent). */
+  readonly hold: boolean;
+  /** When the current pool-exhausted wait began (epoch ms), for maxWaitMs. */
+  readonly waitStartedAt: number | null;
+}
+
+export interface State {
+  readonly phase: Phase;
+  readonly ctx: Ctx;
+}
+
+export type Event =
+  | { readonly type: "selected"; readonly account: AccountRef }
+  | { readonly type: "exhausted"; readonly exhaustion: Exhaustion; readonly now: number }
+  | { readonly type: "launched" }
+  | { readonly type: "launchFailed"; readonly message: string }
+  | { readonly type: "bound"; readonly sessionId: string }
+  | { readonly type: "turnStarted" }
+  | { readonly type: "turnEnded"; readonly limitHit: boolean }
+  | { readonly type: "pressure"; readonly account: string; readonly level: Pressure }
+  | { readonly type: "prewarmed"; readonly forAccount: string; readonly next: AccountRef | null }
+  | { readonly type: "childExited"; readonly code: number }
+  | { readonly type: "signal"; readonly signal: ExitSignal }
+  | { readonly type: "waitOver" };
+
+export type Effect =
+  | {
+      readonly type: "select";
+      readonly exclude: readonly string[];
+      readonly preferred: AccountRef | null;
+      readonly purpose: "start" | "switch" | "after-wait";
+    }
+  | { readonly type: "prewarm"; readonly exclude: readonly string[] }
+  | {
+      readonly type: "launch";
+      readonly account: AccountRef;
+      readonly resume: { readonly sessionId: string; readonly continuation: boolean } | null;
+    }
+  | { readonly type: "stopChild" }
+  | { readonly type: "adoptTokens"; readonly account: AccountRef }
+  | {
+      readonly type: "announceSwitch";
+      readonly sessionId: string;
+      readonly from: AccountRef;
+      readonly to: AccountRef;
+      readonly cause: SwitchCause;
+    }
+  | {
+      readonly type: "attribute";
+      readonly account: AccountRef;
+      readonly previous: AccountRef | null;
+      readonly cause: SwitchCause | null;
+      readonly code: number;
+    }
+  | { readonly type: "wait"; readonly until: number; readonly exhaustion: Exhaustion }
+  | { readonly type: "cancel" }
+  | { readonly type: "notice"; readonly message: string };
+
+export interface Step {
+  readonly state: State;
+  readonly effects: readonly Effect[];
+}
+
+export function initialState(sessionId: string | null = null): State {
+  return {
+    phase: { kind: "choosing", switchCause: null },
+    ctx: {
+      sessionId,
+      account: null,
+      previous: null,
+      lastCause: null,
+      switches: 0,
+      turnActive: false,
+      lastTurnLimited: false,
+      pressure: "ok",
+      prewarm: "idle",
+      next: null,
+      hold: false,
+      waitStartedAt: null,
+    },
+  };
+}
+
+/** The effects that start a session: choose its first account. */
+export function startEffects(): Effect[] {
+  return [{ type: "select", exclude: [], preferred: null, purpose: "start" }];
+}
+
+export function isChildRunning(phase: Phase): boolean {
+  switch (phase.kind) {
+    case "binding":
+    case "running":
+    case "draining":
+    case "switching":
+    case "stopping":
+      return true;
+    case "choosing":
+    case "waiting":
+    case "launching":
+    case "done":
+      return false;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The supervisor's few lines of text: the switch line, the exec attribution (plain and JSON), the
+ * countdown and the pool-exhausted message. Emails are shortened to `alice@…` (PRODUCT.md
+ * decision 9: the user did not ask to list accounts here).
+ */
+import type { Clock } from "../platform/clock.js";
+import type { PoolStore } from "../pool/store.js";
+import type { AccountRef, Exhaustion, SwitchCause } from "./machine.js";
+import { describeQuota } from "./pressure.js";
+import { describeExhaustion, formatClock, formatDuration } from "./wait-for-reset.js";
+
+export function shortLabel(label: string): string {
+  const at = label.indexOf("@");
+  return at > 0 ? `${label.slice(0, at)}@…` : label;
+}
+
+export function shortSession(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 8)}…` : id;
+}
+
+const CAUSE_TEXT: Record<SwitchCause, string> = {
+  limit: "usage limit reached",
+  floor: "quota at its floor",
+};
+
+export async function formatSwitchLine(
+  store: PoolStore,
+  clock: Clock,
+  sessionId: string,
+  from: AccountRef,
+  to: AccountRef,
+  cause: SwitchCause,
+): Promise<string> {
+  const pool = await store.read();
+  const now = clock.now();
+  const quota = (ref: AccountRef): string =>
+    describeQuota(pool.accounts.find((a) => a.id === ref.id)?.quota ?? null, new Date(now), (ms) =>
+      formatClock(ms, now),
+    );
+  return (
+    `session ${shortSession(sessionId)} moved from ${shortLabel(from.label)} (${quota(from)}) ` +
+    `to ${shortLabel(to.label)} (${quota(to)}): ${CAUSE_TEXT[cause]}`
+  );
+}
+
+export function attributionLine(
+  account: AccountRef,
+  previous: AccountRef | null,
+  cause: SwitchCause | null,
+  code: number,
+): string {
+  const moved =
+    previous !== null && cause !== null
+      ? `, after ${shortLabel(previous.label)} (${CAUSE_TEXT[cause]})`
+      : "";
+  return `run served by ${shortLabel(account.label)}${moved}; exit ${code}`;
+}
+
+/** One JSONL line for `exec --json` consumers, after codex's own lines. */
+export function attributionJson(
+  account: AccountRef,
+  previous: AccountRef | null,
+  cause: SwitchCause | null,
+  code: number,
+  sessionId: string | null,
+): string {
+  return JSON.stringify({
+    type: "codex_pool.attribution",
+    account: shortLabel(account.label),
+    account_id: account.id,
+    switched_from: previous === null ? null : shortLabel(previous.label),
+    reason: cause === null ? null : cause === "limit" ? "usage_limit" : "quota_floor",
+    exit_code: code,
+    thread_id: sessionId,
+  });
+}
+
+export function countdownLine(remainingMs: number, exhaustion: Exhaustion, now: number): string {
+  const first = exhaustion.resets
+    .filter((r) => r.resetsAt !== null)
+    .sort((a, b) => (a.resetsAt ?? 0) - (b.resetsAt ?? 0))[0];
+  const who = first
+    ? `${shortLabel(first.account.label)} resets at ${formatClock(first.resetsAt ?? now, now)}`
+    : "";
+  return `codex-pool: every account is out; ${who}, resuming in ${formatDuration(remainingMs)} (Ctrl+C to stop)`;
+}
+
+export function exhaustedMessage(
+  exhaustion: Exhaustion,
+  now: number,
+  sessionId: string | null,
+): { message: string; earliest: number | null } {
+  const base = describeExhaustion(
+    {
+      ...exhaustion,
+      resets: exhaustion.resets.map((r) => ({
+        ...r,
+        account: { ...r.account, label: shortLabel(r.account.label) },
+      })),
+    },
+    now,
+  );
+  const when =
+    exhaustion.earliest !== null
+      ? `; the first resets at ${new Date(exhaustion.earliest).toISOString()} (${formatClock(exhaustion.earliest, now)} local)`
+      : "";
+  const resume =
+    sessionId !== null ? `; continue later with \`codex-pool run resume ${sessionId}\`` : "";
+  return { message: `${base}${when}${resume}`, earliest: exhaustion.earliest };
+}

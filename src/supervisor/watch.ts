@@ -1,0 +1,236 @@
+/**
+ * Watching one launch of codex: bind its session (find the rollout file), tail it, and turn what it
+ * says into machine events — task_started / task_complete / turn_aborted for turn boundaries, a
+ * task_complete with codex_error_info usage_limit_exceeded for "the account is out", token_count
+ * rate_limits for live quota (free, PRODUCT.md decision 4a). Every quota observation is recorded
+ * in the pool so other sessions and `status` see it. A timer also re-checks the account's
+ * /wham/usage every quotaPollSeconds in case no turn reports it (4b).
+ *
+ * Cost stays flat: binding lists at most four date folders per poll (rollout-find.ts), a resumed
+ * session is looked up once by id, and the tail reads only appended bytes.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { findNewRollout } from "../codex/rollout-find.js";
+import type { RolloutEvent, RolloutRateLimits, RateLimitWindow } from "../codex/rollout-events.js";
+import { RolloutTail } from "../codex/rollout-tail.js";
+import { sessionIdFromRolloutName } from "../codex/session-id.js";
+import { sleep, type Clock } from "../platform/clock.js";
+import { hasErrorCode } from "../platform/errors.js";
+import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
+import { makeWindow } from "../quota/windows.js";
+import type { Mode } from "./machine.js";
+import type { WatchEvent, WatchRequest, Watcher } from "./run-session.js";
+
+export interface WatchDeps {
+  readonly clock: Clock;
+  readonly sessionsDir: string;
+  readonly cwd: string;
+  readonly mode: Mode;
+  readonly bindTimeoutMs: number;
+  /** How often the tail looks for new lines. */
+  readonly tailPollMs?: number;
+  readonly quotaPollMs: number;
+  /** Stores a quota observation of an account and returns the pressure it puts on it. */
+  observe(accountId: string, snapshot: QuotaSnapshot): Promise<WatchEvent | null>;
+  /** Probes the account's /wham/usage (never spending its refresh token; codex owns it). */
+  probe(accountId: string, signal: AbortSignal): Promise<QuotaSnapshot | null>;
+  onError(error: unknown): void;
+  /** The rollout file of the session, once known (kept across launches). */
+  knownFile: { current: string | null };
+}
+
+function windowOf(w: RateLimitWindow | null): QuotaWindow | null {
+  if (w === null || w.usedPercent === null) return null;
+  const used = Math.max(0, Math.min(100, w.usedPercent));
+  return makeWindow(
+    w.windowMinutes,
+    used,
+    w.resetsAt === null ? null : new Date(w.resetsAt * 1000),
+  );
+}
+
+/** A token_count's rate_limits as a pool snapshot (source "rollout"); null without windows. */
+export function snapshotFromRollout(
+  limits: RolloutRateLimits,
+  observedAt: Date,
+  limitReached = false,
+): QuotaSnapshot | null {
+  if (limits.limitId !== null && limits.limitId !== "codex") return null;
+  const windows = [windowOf(limits.primary), windowOf(limits.secondary)].filter(
+    (w): w is QuotaWindow => w !== null,
+  );
+  if (windows.length === 0) return null;
+  return {
+    observedAt: observedAt.toISOString(),
+    source: "rollout",
+    plan: limits.planType,
+    windows,
+    limitReached,
+  };
+}
+
+/** Finds a known session's rollout by its id, newest date folders first; null when absent. */
+export async function findRolloutById(
+  sessionsDir: string,
+  sessionId: string,
+): Promise<string | null> {
+  const id = sessionId.toLowerCase();
+  const listDesc = async (dir: string): Promise<string[]> => {
+    try {
+      return (await fs.readdir(dir)).sort().reverse();
+    } catch (error) {
+      if (hasErrorCode(error, "ENOENT", "ENOTDIR")) return [];
+      throw error;
+    }
+  };
+  for (const year of await listDesc(sessionsDir)) {
+    for (const month of await listDesc(path.join(sessionsDir, year))) {
+      for (const day of await listDesc(path.join(sessionsDir, year, month))) {
+        const dir = path.join(sessionsDir, year, month, day);
+        for (const name of await listDesc(dir)) {
+          if (sessionIdFromRolloutName(name) === id) return path.join(dir, name);
+        }
+      }
+    }
+  }
+  return null;
+}
+
+export function startWatch(
+  deps: WatchDeps,
+  req: WatchRequest,
+  emit: (e: WatchEvent) => void,
+): Watcher {
+  const stop = new AbortController();
+  const tailPollMs = deps.tailPollMs ?? 200;
+  let tail: RolloutTail | null = null;
+  let lastRateLimits: RolloutRateLimits | null = null;
+  const accountId = req.account.id;
+
+  const observe = async (snapshot: QuotaSnapshot | null): Promise<void> => {
+    if (snapshot === null) return;
+    const event = await deps.observe(accountId, snapshot);
+    if (event !== null) emit(event);
+  };
+
+  const handle = async (event: RolloutEvent): Promise<void> => {
+    const now = new Date(deps.clock.now());
+    switch (event.type) {
+      case "task_started":
+        emit({ type: "turnStarted" });
+        return;
+      case "task_complete": {
+        const limitHit = event.error?.codexErrorInfo === "usage_limit_exceeded";
+        if (limitHit && lastRateLimits !== null) {
+          await observe(snapshotFromRollout(lastRateLimits, now, true));
+        }
+        emit({ type: "turnEnded", limitHit });
+        return;
+      }
+      case "turn_aborted":
+        emit({ type: "turnEnded", limitHit: false });
+        return;
+      case "token_count":
+        if (event.rateLimits !== null) {
+          lastRateLimits = event.rateLimits;
+          await observe(snapshotFromRollout(event.rateLimits, now));
+        }
+        return;
+      case "session_meta":
+      case "error":
+        return;
+    }
+  };
+
+  const readTail = async (): Promise<void> => {
+    if (tail === null) return;
+    for (const event of await tail.read()) await handle(event);
+  };
+
+  const bind = async (): Promise<string | null> => {
+    if (req.sessionId !== null) {
+      const file =
+        deps.knownFile.current ?? (await findRolloutById(deps.sessionsDir, req.sessionId));
+      if (file !== null) return file;
+    }
+    const originator = deps.mode === "exec" ? "codex_exec" : "codex-tui";
+    // The TUI writes its rollout only with the first prompt, which may come much later: after the
+    // bind timeout keep looking, but slowly (four small listings every few seconds).
+    let timeoutMs = deps.bindTimeoutMs;
+    let pollMs = 100;
+    while (!stop.signal.aborted) {
+      const found = await findNewRollout({
+        sessionsDir: deps.sessionsDir,
+        since: req.launchedAt,
+        cwd: deps.cwd,
+        originator,
+        signal: stop.signal,
+        timeoutMs,
+        pollMs,
+        clock: deps.clock,
+      });
+      if (found !== null) {
+        if (req.sessionId === null) emit({ type: "bound", sessionId: found.meta.id });
+        return found.file;
+      }
+      timeoutMs = 60_000;
+      pollMs = 3_000;
+    }
+    return null;
+  };
+
+  const tailLoop = async (): Promise<void> => {
+    const file = await bind();
+    if (file === null) return;
+    deps.knownFile.current = file;
+    tail = new RolloutTail(file);
+    // Earlier launches' lines are history: start at the end of the file.
+    if (req.resumed) await tail.read();
+    while (!stop.signal.aborted) {
+      await readTail();
+      await sleep(tailPollMs, stop.signal);
+    }
+  };
+
+  const quotaLoop = async (): Promise<void> => {
+    for (;;) {
+      await sleep(deps.quotaPollMs, stop.signal);
+      await observe(await deps.probe(accountId, stop.signal));
+    }
+  };
+
+  const swallowAbort = (error: unknown): void => {
+    if (!stop.signal.aborted) deps.onError(error);
+  };
+  const tailDone = tailLoop().catch(swallowAbort);
+  const quotaDone = quotaLoop().catch(swallowAbort);
+
+  return {
+    async drain() {
+      stop.abort();
+      await Promise.all([tailDone, quotaDone]);
+      // After the child exited: the last lines (the failed turn) are in the file now.
+      if (tail === null && req.sessionId === null && deps.mode === "exec") {
+        const found = await findNewRollout({
+          sessionsDir: deps.sessionsDir,
+          since: req.launchedAt,
+          cwd: deps.cwd,
+          originator: "codex_exec",
+          timeoutMs: 0,
+          clock: deps.clock,
+        });
+        if (found !== null) {
+          emit({ type: "bound", sessionId: found.meta.id });
+          deps.knownFile.current = found.file;
+          tail = new RolloutTail(found.file);
+        }
+      }
+      await readTail().catch((error: unknown) => deps.onError(error));
+    },
+    async stop() {
+      stop.abort();
+      await Promise.all([tailDone, quotaDone]);
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * `codex-pool run -- exec …` with the real codex against the simulator: the usage limit on one
+ * account moves the run to the next, with the original task in its history.
+ */
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { fixture, haveCodex } from "./e2e-helpers.js";
+
+const CONTINUE = "The previous turn was interrupted by a usage limit";
+
+describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
+  it("A 429s on the first request: the run ends served by B, exit 0", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
+      { accountId: "acct-B", email: "bob@example.com" },
+    ]);
+    const r = await runCli(["run", "--", "exec", "--skip-git-repo-check", "write the tests"], {
+      env: fx.env,
+      cwd: fx.project,
+      timeoutMs: 90_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const turns = fx.sim.requests().filter((q) => q.kind === "turn");
+    expect(turns[0]).toMatchObject({ accountId: "acct-A", status: 429 });
+    const onB = turns.filter((q) => q.accountId === "acct-B");
+    expect(onB.length).toBeGreaterThan(0);
+    expect(onB[0]?.status).toBe(200);
+    expect(onB[0]?.userTexts?.[0]).toBe("write the tests");
+    expect(onB[0]?.userTexts?.some((t) => t.startsWith(CONTINUE))).toBe(true);
+    expect(r.stdout).toContain("from account acct-B");
+    // One attribution line per run; the last names B.
+    const lines = r.stderr.split("\n").filter((l) => l.includes("run served by"));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/served by bob@…, after alice@… \(usage limit reached\); exit 0/);
+    expect(fx.sim.strayRequests()).toEqual([]);
+    const pool = await fx.readPool();
+    const a = pool.accounts.find((x) => x.id === fx.ids["acct-A"]);
+    expect(a?.quota?.limitReached).toBe(true);
+    expect(pool.sessions).toEqual([]);
+  });
+
+  it("--json stays valid JSONL and ends with an attribution line tools can read", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
+      { accountId: "acct-B", email: "bob@example.com" },
+    ]);
+    const r = await runCli(["run", "--", "exec", "--json", "--skip-git-repo-check", "task"], {
+      env: fx.env,
+      cwd: fx.project,
+      timeoutMs: 90_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    const parsed = lines.map((l) => JSON.parse(l) as { type: string });
+    const attribution = parsed.filter((p) => p.type === "codex_pool.attribution");
+    expect(attribution.at(-1)).toMatchObject({
+      account: "bob@…",
+      switched_from: "alice@…",
+      reason: "usage_limit",
+      exit_code: 0,
+    });
+  });
+
+  it("both accounts out with --no-wait: exit 75 naming the reset time", async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 3600;
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0, resetsAt } },
+      {
+        accountId: "acct-B",
+        email: "bob@example.com",
+        usage: { primaryUsedPercent: 100, primaryResetAt: resetsAt + 600 },
+      },
+    ]);
+    const r = await runCli(["run", "--no-wait", "--", "exec", "--skip-git-repo-check", "task"], {
+      env: fx.env,
+      cwd: fx.project,
+      timeoutMs: 90_000,
+    });
+    expect(r.code, r.stderr).toBe(75);
+    expect(r.stderr).toMatch(/every account is out/);
+    expect(r.stderr).toContain(new Date(resetsAt * 1000).toISOString());
+  });
+});

@@ -1,0 +1,560 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import {
+  initialState,
+  isChildRunning,
+  startEffects,
+  transition,
+  type AccountRef,
+  type Effect,
+  type Event,
+  type MachineConfig,
+  type State,
+} from "../../src/supervisor/machine.js";
+
+const A: AccountRef = { id: "acc_aaaaaa", label: "alice@example.com" };
+const B: AccountRef = { id: "acc_bbbbbb", label: "bob@example.com" };
+const C: AccountRef = { id: "acc_cccccc", label: "carol@example.com" };
+const SID = "0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee";
+
+const tui: MachineConfig = {
+  mode: "tui",
+  maxSwitches: 5,
+  continueAfterLimit: true,
+  canWait: true,
+  maxWaitMs: 60 * 60_000,
+};
+const exec: MachineConfig = { ...tui, mode: "exec", canWait: false };
+
+interface Trace {
+  state: State;
+  effects: Effect[];
+  /** Effects of the last event only. */
+  last: readonly Effect[];
+}
+
+function drive(config: MachineConfig, events: Event[], start: State = initialState()): Trace {
+  let state = start;
+  const effects: Effect[] = [];
+  let last: readonly Effect[] = [];
+  for (const event of events) {
+    const step = transition(config, state, event);
+    state = step.state;
+    last = step.effects;
+    effects.push(...step.effects);
+  }
+  return { state, effects, last };
+}
+
+const ofType = <T extends Effect["type"]>(effects: readonly Effect[], type: T) =>
+  effects.filter((e): e is Extract<Effect, { type: T }> => e.type === type);
+
+/** A TUI session on A, bound, idle after its first launch. */
+const boundOnA: Event[] = [
+  { type: "selected", account: A },
+  { type: "launched" },
+  { type: "bound", sessionId: SID },
+];
+
+describe("start", () => {
+  it("begins by choosing an account, and launches the user's own argv on it", () => {
+    expect(startEffects()).toEqual([
+      { type: "select", exclude: [], preferred: null, purpose: "start" },
+    ]);
+    const t = drive(tui, [{ type: "selected", account: A }]);
+    expect(t.state.phase.kind).toBe("launching");
+    expect(t.last).toEqual([{ type: "launch", account: A, resume: null }]);
+    expect(t.state.ctx.switches).toBe(0);
+  });
+
+  it("a resume of a known session is bound at once", () => {
+    const t = drive(
+      tui,
+      [{ type: "selected", account: A }, { type: "launched" }],
+      initialState(SID),
+    );
+    expect(t.state.phase.kind).toBe("running");
+    expect(ofType(t.effects, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: false });
+  });
+
+  it("an unbound child becomes running when the rollout is found", () => {
+    const t = drive(tui, boundOnA);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.state.ctx.sessionId).toBe(SID);
+  });
+
+  it("a launch failure ends with 1 and says why", () => {
+    const t = drive(tui, [
+      { type: "selected", account: A },
+      { type: "launchFailed", message: "codex not found" },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 1, reason: "launch-failed" });
+    expect(ofType(t.last, "notice")[0]?.message).toBe("codex not found");
+  });
+});
+
+describe("TUI: limit hit", () => {
+  it("a turn failing on the usage limit switches at once and resumes with the continuation", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "turnEnded", limitHit: true },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "switching", cause: "limit" });
+    expect(ofType(t.last, "select")[0]).toMatchObject({ exclude: [A.id], purpose: "switch" });
+    expect(ofType(t.effects, "stopChild")).toHaveLength(0); // the child is not stopped before B is known
+
+    const s = drive(tui, [{ type: "selected", account: B }], t.state);
+    expect(s.state.phase).toMatchObject({ kind: "stopping", then: { kind: "launch", account: B } });
+    expect(s.last).toEqual([{ type: "stopChild" }]);
+
+    const r = drive(tui, [{ type: "childExited", code: 143 }], s.state);
+    expect(r.state.phase.kind).toBe("launching");
+    expect(r.last).toEqual([
+      { type: "adoptTokens", account: A },
+      { type: "announceSwitch", sessionId: SID, from: A, to: B, cause: "limit" },
+      { type: "launch", account: B, resume: { sessionId: SID, continuation: true } },
+    ]);
+    expect(r.state.ctx.switches).toBe(1);
+    expect(r.state.ctx.account).toEqual(B);
+
+    const up = drive(tui, [{ type: "launched" }], r.state);
+    expect(up.state.phase.kind).toBe("running"); // the session id is known: no binding again
+  });
+
+  it("without continueAfterLimit the relaunch submits nothing", () => {
+    const t = drive({ ...tui, continueAfterLimit: false }, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+      { type: "selected", account: B },
+      { type: "childExited", code: 143 },
+    ]);
+    expect(ofType(t.last, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: false });
+  });
+});
+
+describe("TUI: preemptive switch at the turn boundary", () => {
+  it("never cuts a turn: at the floor mid-turn it drains, then switches when the turn ends", () => {
+    const mid = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "pressure", account: A.id, level: "floor" },
+    ]);
+    expect(mid.state.phase).toEqual({ kind: "draining", cause: "floor" });
+    expect(ofType(mid.effects, "stopChild")).toHaveLength(0);
+    expect(ofType(mid.effects, "select")).toHaveLength(0);
+    expect(ofType(mid.effects, "prewarm")).toHaveLength(1); // floor implies near: prewarm
+
+    const end = drive(
+      tui,
+      [
+        { type: "prewarmed", forAccount: A.id, next: B },
+        { type: "turnEnded", limitHit: false },
+        { type: "selected", account: B },
+        { type: "childExited", code: 143 },
+      ],
+      mid.state,
+    );
+    expect(ofType(end.effects, "select")[0]).toMatchObject({ preferred: B, exclude: [A.id] });
+    expect(ofType(end.effects, "launch")[0]).toEqual({
+      type: "launch",
+      account: B,
+      resume: { sessionId: SID, continuation: false },
+    });
+    expect(ofType(end.effects, "announceSwitch")[0]?.cause).toBe("floor");
+  });
+
+  it("at the floor while idle it switches right away", () => {
+    const t = drive(tui, [...boundOnA, { type: "pressure", account: A.id, level: "floor" }]);
+    expect(t.state.phase).toEqual({ kind: "switching", cause: "floor" });
+  });
+
+  it("a turn started while choosing is let finish before the child is stopped", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "turnStarted" },
+      { type: "selected", account: B },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "draining", cause: "floor" });
+    expect(ofType(t.effects, "stopChild")).toHaveLength(0);
+    const end = drive(tui, [{ type: "turnEnded", limitHit: false }], t.state);
+    expect(ofType(end.last, "select")[0]?.preferred).toEqual(B);
+  });
+
+  it("near the floor only prewarms, once per launch", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "pressure", account: A.id, level: "near" },
+      { type: "pressure", account: A.id, level: "near" },
+    ]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(ofType(t.effects, "prewarm")).toEqual([{ type: "prewarm", exclude: [A.id] }]);
+  });
+
+  it("stays on the account when no other is usable, until the limit really hits", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "exhausted", exhaustion: { resets: [], earliest: 5_000 }, now: 1_000 },
+      { type: "pressure", account: A.id, level: "floor" },
+    ]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.state.ctx.hold).toBe(true);
+    expect(ofType(t.effects, "select")).toHaveLength(1);
+    expect(ofType(t.effects, "stopChild")).toHaveLength(0);
+    const hit = drive(
+      tui,
+      [{ type: "turnStarted" }, { type: "turnEnded", limitHit: true }],
+      t.state,
+    );
+    expect(hit.state.phase).toEqual({ kind: "switching", cause: "limit" });
+  });
+
+  it("ignores quota news about an account it no longer runs", () => {
+    const t = drive(tui, [...boundOnA, { type: "pressure", account: C.id, level: "floor" }]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.effects.filter((e) => e.type !== "launch")).toEqual([]);
+  });
+
+  it("drains even when the floor arrives before the session is bound", () => {
+    const t = drive(tui, [
+      { type: "selected", account: A },
+      { type: "launched" },
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "bound", sessionId: SID },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "switching", cause: "floor" });
+  });
+});
+
+describe("exec", () => {
+  const execOnA: Event[] = [
+    { type: "selected", account: A },
+    { type: "launched" },
+    { type: "bound", sessionId: SID },
+    { type: "turnStarted" },
+  ];
+
+  it("a run ending on the usage limit is resumed under the next account with the continuation", () => {
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "childExited", code: 1 },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "choosing", switchCause: "limit" });
+    expect(t.last).toEqual([
+      { type: "adoptTokens", account: A },
+      { type: "attribute", account: A, previous: null, cause: null, code: 1 },
+      { type: "select", exclude: [A.id], preferred: null, purpose: "switch" },
+    ]);
+    const r = drive(
+      exec,
+      [{ type: "selected", account: B }, { type: "launched" }, { type: "turnStarted" }],
+      t.state,
+    );
+    expect(ofType(r.effects, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: true });
+    const end = drive(
+      exec,
+      [
+        { type: "turnEnded", limitHit: false },
+        { type: "childExited", code: 0 },
+      ],
+      r.state,
+    );
+    expect(end.state.phase).toMatchObject({ kind: "done", code: 0, reason: "child-exited" });
+    expect(ofType(end.last, "attribute")[0]).toEqual({
+      type: "attribute",
+      account: B,
+      previous: A,
+      cause: "limit",
+      code: 0,
+    });
+  });
+
+  it("never stops a running exec for the floor", () => {
+    const t = drive(exec, [...execOnA, { type: "pressure", account: A.id, level: "floor" }]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(ofType(t.effects, "stopChild")).toHaveLength(0);
+  });
+
+  it("a run failing for another reason keeps its exit code", () => {
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: false },
+      { type: "childExited", code: 1 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 1, reason: "child-exited" });
+  });
+
+  it("exhausted without a terminal exits 75 naming the reset", () => {
+    const exhaustion = { resets: [{ account: B, resetsAt: 9_000 }], earliest: 9_000 };
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "childExited", code: 1 },
+      { type: "exhausted", exhaustion, now: 1_000 },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "done", code: 75, reason: "exhausted", exhaustion });
+  });
+
+  it("with continueAfterLimit off the run is not resumed", () => {
+    const t = drive({ ...exec, continueAfterLimit: false }, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "childExited", code: 1 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 1 });
+  });
+});
+
+describe("pool exhausted", () => {
+  const exhaustion = {
+    resets: [
+      { account: A, resetsAt: 61_000 },
+      { account: B, resetsAt: 3_601_000 },
+    ],
+    earliest: 61_000,
+  };
+
+  it("at the start: waits for the earliest reset, re-checks and launches", () => {
+    const t = drive(tui, [{ type: "exhausted", exhaustion, now: 1_000 }]);
+    expect(t.state.phase).toEqual({ kind: "waiting", until: 61_000, switchCause: null });
+    expect(t.last).toEqual([{ type: "wait", until: 61_000, exhaustion }]);
+    const r = drive(tui, [{ type: "waitOver" }, { type: "selected", account: A }], t.state);
+    expect(ofType(r.effects, "select")[0]?.purpose).toBe("after-wait");
+    expect(ofType(r.effects, "launch")[0]).toEqual({ type: "launch", account: A, resume: null });
+  });
+
+  it("after a limit hit in the TUI: stops the child, waits, resumes with the continuation", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+      { type: "exhausted", exhaustion, now: 1_000 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "stopping", then: { kind: "wait" } });
+    const w = drive(tui, [{ type: "childExited", code: 143 }], t.state);
+    expect(w.state.phase.kind).toBe("waiting");
+    expect(w.last).toEqual([
+      { type: "adoptTokens", account: A },
+      { type: "wait", until: 61_000, exhaustion },
+    ]);
+    const r = drive(tui, [{ type: "waitOver" }, { type: "selected", account: A }], w.state);
+    // Same account after its reset: no "moved" line, but the continuation is submitted.
+    expect(ofType(r.effects, "announceSwitch")).toHaveLength(0);
+    expect(ofType(r.effects, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: true });
+  });
+
+  it("--no-wait (or no terminal) exits 75, after stopping a TUI child", () => {
+    const noWait = { ...tui, canWait: false };
+    const t = drive(noWait, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+      { type: "exhausted", exhaustion, now: 1_000 },
+      { type: "childExited", code: 143 },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "done", code: 75, reason: "exhausted", exhaustion });
+  });
+
+  it("does not wait past maxWait, counting from the first wait", () => {
+    const t = drive({ ...tui, maxWaitMs: 30_000 }, [{ type: "exhausted", exhaustion, now: 1_000 }]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 75, reason: "wait-too-long" });
+    const again = drive({ ...tui, maxWaitMs: 100_000 }, [
+      { type: "exhausted", exhaustion, now: 1_000 },
+      { type: "waitOver" },
+      { type: "exhausted", exhaustion: { ...exhaustion, earliest: 121_000 }, now: 61_000 },
+    ]);
+    expect(again.state.phase).toMatchObject({ kind: "done", reason: "wait-too-long" });
+  });
+
+  it("an unknown reset time cannot be waited for", () => {
+    const t = drive(tui, [
+      { type: "exhausted", exhaustion: { resets: [], earliest: null }, now: 0 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 75 });
+  });
+
+  it("Ctrl+C while waiting leaves cleanly with 130", () => {
+    const t = drive(tui, [
+      { type: "exhausted", exhaustion, now: 1_000 },
+      { type: "signal", signal: "SIGINT" },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 130, reason: "signal" });
+    expect(t.last).toEqual([{ type: "cancel" }]);
+  });
+});
+
+describe("max switches", () => {
+  it("the first launch is not a switch: a budget of 0 still launches", () => {
+    const t = drive({ ...tui, maxSwitches: 0 }, [{ type: "selected", account: A }]);
+    expect(ofType(t.effects, "launch")).toHaveLength(1);
+  });
+
+  it("a spent budget keeps the TUI on its account and says so", () => {
+    const cfg = { ...tui, maxSwitches: 1 };
+    const t = drive(cfg, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+      { type: "selected", account: B },
+      { type: "childExited", code: 143 },
+      { type: "launched" },
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+    ]);
+    expect(t.state.ctx.switches).toBe(1);
+    expect(t.state.phase.kind).toBe("running");
+    expect(ofType(t.last, "notice")[0]?.message).toMatch(/limit of 1 switches/);
+    expect(ofType(t.effects, "launch")).toHaveLength(2);
+    // The preemptive path is held too.
+    const p = drive(cfg, [{ type: "pressure", account: B.id, level: "floor" }], t.state);
+    expect(ofType(p.effects, "select")).toHaveLength(0);
+  });
+
+  it("a spent budget ends an exec run with its own code", () => {
+    const t = drive({ ...exec, maxSwitches: 0 }, [
+      { type: "selected", account: A },
+      { type: "launched" },
+      { type: "bound", sessionId: SID },
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+      { type: "childExited", code: 1 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 1, reason: "max-switches" });
+  });
+});
+
+describe("signals and exits", () => {
+  it("the child exiting by itself ends the session with its code and adopts its tokens", () => {
+    const t = drive(tui, [...boundOnA, { type: "childExited", code: 7 }]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 7, reason: "child-exited" });
+    expect(t.last).toEqual([{ type: "adoptTokens", account: A }]);
+  });
+
+  it("the user quitting while draining is not turned into a switch", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "childExited", code: 0 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 0 });
+    expect(ofType(t.effects, "launch")).toHaveLength(1);
+  });
+
+  it.each([
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const)("%s stops the child and ends with %i", (signal, code) => {
+    const t = drive(tui, [...boundOnA, { type: "turnStarted" }, { type: "signal", signal }]);
+    expect(t.state.phase.kind).toBe("stopping");
+    expect(t.last).toEqual([{ type: "stopChild" }]);
+    const d = drive(tui, [{ type: "childExited", code: 143 }], t.state);
+    expect(d.state.phase).toMatchObject({ kind: "done", code, reason: "signal" });
+  });
+
+  it("a signal during a switch's stop overrides the relaunch", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "selected", account: B },
+      { type: "signal", signal: "SIGTERM" },
+      { type: "childExited", code: 143 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 143 });
+    expect(ofType(t.effects, "launch")).toHaveLength(1);
+  });
+
+  it("a signal during a launch stops the child as soon as it is up", () => {
+    const t = drive(tui, [
+      { type: "selected", account: A },
+      { type: "signal", signal: "SIGHUP" },
+      { type: "launched" },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "stopping", then: { kind: "exit", code: 129 } });
+    expect(t.last).toEqual([{ type: "stopChild" }]);
+  });
+
+  it("a signal while choosing ends at once and cancels the selection", () => {
+    const t = drive(tui, [{ type: "signal", signal: "SIGTERM" }]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 143 });
+    expect(t.last).toEqual([{ type: "cancel" }]);
+  });
+});
+
+describe("invariants (property-based)", () => {
+  const accounts = [A, B, C];
+  const arbEvent: fc.Arbitrary<Event> = fc.oneof(
+    fc.constantFrom(...accounts).map((account): Event => ({ type: "selected", account })),
+    fc.constant<Event>({
+      type: "exhausted",
+      exhaustion: { resets: [{ account: A, resetsAt: 5_000 }], earliest: 5_000 },
+      now: 1_000,
+    }),
+    fc.constant<Event>({ type: "launched" }),
+    fc.constant<Event>({ type: "bound", sessionId: SID }),
+    fc.constant<Event>({ type: "turnStarted" }),
+    fc.boolean().map((limitHit): Event => ({ type: "turnEnded", limitHit })),
+    fc
+      .tuple(
+        fc.constantFrom(...accounts),
+        fc.constantFrom<"ok" | "near" | "floor">("ok", "near", "floor"),
+      )
+      .map(([a, level]): Event => ({ type: "pressure", account: a.id, level })),
+    fc
+      .constantFrom(...accounts)
+      .map((a): Event => ({ type: "prewarmed", forAccount: a.id, next: B })),
+    fc.integer({ min: 0, max: 255 }).map((code): Event => ({ type: "childExited", code })),
+    fc.constantFrom("SIGTERM", "SIGHUP").map((signal): Event => ({ type: "signal", signal })),
+    fc.constant<Event>({ type: "waitOver" }),
+  );
+
+  it("never stops the child while a turn is in flight, unless a signal asked", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbEvent, { maxLength: 60 }),
+        fc.constantFrom(tui, exec),
+        (events, cfg) => {
+          let state = initialState();
+          let signalled = false;
+          for (const event of events) {
+            if (event.type === "signal") signalled = true;
+            const wasTurnActive = state.ctx.turnActive && isChildRunning(state.phase);
+            const s = transition(cfg, state, event);
+            if (s.effects.some((e) => e.type === "stopChild") && !signalled) {
+              expect(wasTurnActive && event.type !== "turnEnded").toBe(false);
+            }
+            state = s.state;
+          }
+        },
+      ),
+    );
+  });
+
+  it("never exceeds the switch budget, and done is final", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbEvent, { maxLength: 80 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom(tui, exec),
+        (events, maxSwitches, base) => {
+          const cfg = { ...base, maxSwitches };
+          let state = initialState();
+          for (const event of events) {
+            const s = transition(cfg, state, event);
+            expect(s.state.ctx.switches).toBeLessThanOrEqual(maxSwitches);
+            if (state.phase.kind === "done") {
+              expect(s.state).toBe(state);
+              expect(s.effects).toEqual([]);
+            }
+            state = s.state;
+          }
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,75 @@
+/** Driving the codex TUI under tmux (CODEX_CLI.md §6), one private tmux server per test. */
+import { execFile } from "node:child_process";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { CLI } from "../helpers/cli.js";
+import { eventually } from "./e2e-helpers.js";
+
+const run = promisify(execFile);
+
+export const haveTmux = await run("tmux", ["-V"]).then(
+  () => true,
+  () => false,
+);
+
+export interface Pane extends AsyncDisposable {
+  capture(): Promise<string>;
+  type(text: string): Promise<void>;
+  enter(): Promise<void>;
+  waitFor(what: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** The exit code the wrapped command wrote when it ended. */
+  exitCode(): Promise<number | null>;
+}
+
+/** Starts `codex-pool <args>` in a detached tmux session with exactly `env`. */
+export async function startPane(
+  dir: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<Pane> {
+  const socket = `cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const script = path.join(dir, `${socket}.sh`);
+  const codeFile = path.join(dir, `${socket}.code`);
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const exports = Object.entries(env)
+    .map(([k, v]) => `export ${k}=${q(v)}`)
+    .join("\n");
+  await fs.writeFile(
+    script,
+    `#!/bin/sh\n${exports}\ncd ${q(cwd)}\n${q(process.execPath)} ${q(CLI)} ${args.map(q).join(" ")}\necho $? > ${q(codeFile)}\nsleep 600\n`,
+    { mode: 0o700 },
+  );
+  const tmux = (...a: string[]) =>
+    run("tmux", ["-L", socket, ...a], { env: { ...env, TERM: "xterm-256color" } });
+  await tmux("new-session", "-d", "-s", "cx", "-x", "160", "-y", "50", `env -i ${script}`);
+  const capture = async (): Promise<string> =>
+    (await tmux("capture-pane", "-t", "cx", "-p", "-J", "-S", "-200")).stdout;
+  return {
+    capture,
+    type: async (text) => void (await tmux("send-keys", "-t", "cx", "-l", text)),
+    enter: async () => void (await tmux("send-keys", "-t", "cx", "Enter")),
+    waitFor: (what, timeoutMs = 30_000) =>
+      eventually(
+        `the pane to show ${String(what)}`,
+        async () => {
+          const text = await capture();
+          const hit = typeof what === "string" ? text.includes(what) : what.test(text);
+          return hit ? text : null;
+        },
+        timeoutMs,
+        200,
+      ),
+    exitCode: async () => {
+      try {
+        return Number((await fs.readFile(codeFile, "utf8")).trim());
+      } catch {
+        return null;
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      await tmux("kill-server").catch(() => undefined);
+    },
+  };
+}
