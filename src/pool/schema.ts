@@ -17,7 +17,13 @@ export const QuotaWindowSchema = z.object({
 });
 export type QuotaWindow = z.infer<typeof QuotaWindowSchema>;
 
-export const QUOTA_SOURCES = ["usage-api", "headers", "rate-limits-event", "429", "rollout"] as const;
+export const QUOTA_SOURCES = [
+  "usage-api",
+  "headers",
+  "rate-limits-event",
+  "429",
+  "rollout",
+] as const;
 export type QuotaSource = (typeof QUOTA_SOURCES)[number];
 
 export const QuotaSnapshotSchema = z.object({
@@ -27,6 +33,8 @@ export const QuotaSnapshotSchema = z.object({
   windows: z.array(QuotaWindowSchema),
   /** Set when the source said the limit is reached (429, `limit_reached`, usage_limit_exceeded). */
   limitReached: z.boolean().default(false),
+  /** When a reached limit lifts, if the source said so (a 429's `resets_at`); windows may say more. */
+  limitResetsAt: IsoTime.nullable().optional(),
 });
 export type QuotaSnapshot = z.infer<typeof QuotaSnapshotSchema>;
 

@@ -1,8 +1,80 @@
-import { CodexPoolError } from "../../platform/errors.js";
+/**
+ * `codex-pool status [--json] [--refresh]`: probes the accounts whose quota snapshot is older than
+ * quotaMaxAgeSeconds (all of them with --refresh) in parallel, bounded and with a per-account
+ * timeout, then shows every account's windows, state, and the account selection would choose.
+ */
+import os from "node:os";
+import { TokenRefresher } from "../../auth/refresher.js";
+import { processAlive } from "../../platform/process-alive.js";
+import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
+import { accountQuotaStatus } from "../../quota/account-status.js";
+import { liveSessionAccounts, refreshQuotas } from "../../quota/probe-all.js";
 import type { CommandContext } from "../context.js";
+import { buildRows, statusJson } from "../render/status-json.js";
+import { statusFooter, statusTable } from "../render/status-table.js";
 
-// PLACEHOLDER: replaced by the issue that builds this command.
-// eslint-disable-next-line @typescript-eslint/require-await
-export async function status(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  throw new CodexPoolError("this command is not built yet");
+export interface StatusOptions {
+  json?: boolean;
+  refresh?: boolean;
+}
+
+export async function status(ctx: CommandContext, opts: StatusOptions = {}): Promise<number> {
+  const { settings, store, out, clock } = ctx;
+  const json = opts.json === true;
+  const before = await store.read();
+  if (before.accounts.length === 0) {
+    if (json) out.json({ accounts: [], chosen: null, earliestReset: null });
+    else
+      out.line(
+        "No accounts in the pool yet; add one with `codex-pool login` or `codex-pool import`.",
+      );
+    return 0;
+  }
+
+  const host = os.hostname();
+  const owned = liveSessionAccounts(before, new Date(clock.now()), (pid, h) =>
+    h === host ? processAlive(pid) : true,
+  );
+  const refresher = new TokenRefresher({
+    store,
+    leasesDir: ctx.paths.leasesDir,
+    authUrl: settings.authUrl,
+    skewSeconds: settings.refreshSkewSeconds,
+    fetch: ctx.fetch,
+    clock,
+    lockStaleMs: settings.lockStaleMs,
+  });
+  const { pool } = await refreshQuotas(
+    store,
+    {
+      backendUrl: settings.backendUrl,
+      fetch: ctx.fetch,
+      tokens: refresher,
+      now: () => new Date(clock.now()),
+    },
+    {
+      force: opts.refresh === true,
+      maxAgeSeconds: settings.quotaMaxAgeSeconds,
+      concurrency: settings.probeConcurrency,
+      timeoutMs: settings.probeTimeoutMs,
+      codexOwned: owned,
+      onProgress: json
+        ? undefined
+        : (done, total) => out.progress(`checking quota… ${done}/${total} accounts`),
+    },
+  );
+  if (!json) out.clearProgress();
+
+  const now = new Date(clock.now());
+  const floors = floorsFromSettings(settings);
+  const selection = selectAccounts(pool.accounts, { floors, now, busy: owned });
+  const rows = buildRows(pool, selection, (a) => accountQuotaStatus(a, now, floors));
+  if (json) {
+    out.json(statusJson(rows, selection));
+    return 0;
+  }
+  const paint = out.paint.bind(out);
+  for (const line of statusTable(rows, now, paint)) out.line(line);
+  for (const line of statusFooter(rows, selection, now, paint)) out.line(line);
+  return 0;
 }

@@ -1,0 +1,107 @@
+/**
+ * Field readers shared by the quota parsers. They are tolerant of absence (undefined/null → null)
+ * and strict about garbage: a field of the wrong type or out of range throws QuotaParseError, so a
+ * malformed answer is classified instead of silently read as "0 % used".
+ */
+import { MalformedResponseError } from "../platform/errors.js";
+
+export class QuotaParseError extends MalformedResponseError {}
+
+/** Epoch values below this are seconds, above it milliseconds (1e10 s is the year 2286). */
+const EPOCH_MS_THRESHOLD = 1e10;
+/** Reset times further than this from the observation are garbage, not a plan (weekly is 7 d). */
+const MAX_RESET_DISTANCE_MS = 400 * 24 * 3600 * 1000;
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function fail(what: string, detail: string): never {
+  throw new QuotaParseError(`${what}: ${detail}`);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  if (typeof value === "string") return value.length > 24 ? "a long string" : `"${value}"`;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return `an ${typeof value}`;
+}
+
+/** An optional object field: absent/null → null; anything but an object → error. */
+export function optObject(obj: JsonObject, key: string, what: string): JsonObject | null {
+  const value = obj[key];
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) fail(what, `${key} is ${describe(value)}, not an object`);
+  return value;
+}
+
+/** An optional finite number; JSON numbers only (numeric strings belong to headers). */
+export function optNumber(obj: JsonObject, key: string, what: string): number | null {
+  const value = obj[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    fail(what, `${key} is ${describe(value)}, not a number`);
+  }
+  return value;
+}
+
+export function optString(obj: JsonObject, key: string, what: string): string | null {
+  const value = obj[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") fail(what, `${key} is ${describe(value)}, not a string`);
+  return value;
+}
+
+export function optBoolean(obj: JsonObject, key: string, what: string): boolean | null {
+  const value = obj[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "boolean") fail(what, `${key} is ${describe(value)}, not a boolean`);
+  return value;
+}
+
+/** A used percentage: negative is garbage; above 100 happens (overage) and means "all used". */
+export function checkUsedPercent(value: number, what: string): number {
+  if (value < 0) fail(what, `used percent ${value} is negative`);
+  return Math.min(100, value);
+}
+
+/** A window length in whole minutes; zero, negative or absurd lengths are garbage. */
+export function checkWindowMinutes(value: number, what: string): number {
+  const minutes = Math.ceil(value);
+  if (minutes <= 0 || minutes > 366 * 24 * 60)
+    fail(what, `window length ${value} min is not a window`);
+  return minutes;
+}
+
+/** Epoch seconds (or milliseconds, by magnitude) → Date, checked to be near the observation. */
+export function epochToDate(value: number, observedAt: Date, what: string): Date {
+  if (value <= 0) fail(what, `reset time ${value} is not a time`);
+  const ms = value < EPOCH_MS_THRESHOLD ? value * 1000 : value;
+  return checkResetDistance(new Date(ms), observedAt, what);
+}
+
+/** Seconds from the observation → Date. */
+export function afterSecondsToDate(seconds: number, observedAt: Date, what: string): Date {
+  if (seconds < 0) fail(what, `reset in ${seconds} s is negative`);
+  return checkResetDistance(new Date(observedAt.getTime() + seconds * 1000), observedAt, what);
+}
+
+function checkResetDistance(date: Date, observedAt: Date, what: string): Date {
+  if (
+    Number.isNaN(date.getTime()) ||
+    Math.abs(date.getTime() - observedAt.getTime()) > MAX_RESET_DISTANCE_MS
+  ) {
+    fail(what, "reset time is out of range");
+  }
+  return date;
+}
+
+/** The later of two optional dates (a reset is not over before every source agrees it is). */
+export function laterOf(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.getTime() >= b.getTime() ? a : b;
+}
