@@ -1,0 +1,101 @@
+/**
+ * One account's rate-limit picture, rendered three ways: /wham/usage (CODEX_CLI.md §2), the
+ * x-codex-* headers and the WS `codex.rate_limits` event.
+ */
+import type { AccountState } from "./state.js";
+
+export const PRIMARY_WINDOW_SECONDS = 18_000;
+export const SECONDARY_WINDOW_SECONDS = 604_800;
+
+export interface Snapshot {
+  plan: string;
+  primaryUsed: number;
+  primaryResetAt: number;
+  secondaryUsed: number;
+  secondaryResetAt: number;
+}
+
+/** The primary % after `turnsServed` turns: the script's last reported value, 100 once refused. */
+function turnDerivedPrimary(state: AccountState): number {
+  if (state.limitHit) return 100;
+  const byTurn = state.spec.turns?.usedPercentByTurn ?? [];
+  for (let i = Math.min(state.turnsServed, byTurn.length) - 1; i >= 0; i -= 1) {
+    const value = byTurn[i];
+    if (value !== undefined) return value;
+  }
+  return 0;
+}
+
+export function snapshotOf(state: AccountState): Snapshot {
+  return {
+    plan: state.spec.plan ?? "plus",
+    primaryUsed: state.spec.usage?.primaryUsedPercent ?? turnDerivedPrimary(state),
+    primaryResetAt: state.primaryResetAt,
+    secondaryUsed: state.spec.usage?.secondaryUsedPercent ?? 0,
+    secondaryResetAt: state.secondaryResetAt,
+  };
+}
+
+/** The snapshot reported with a turn: after turn `turnIndex` (0-based), or 100 % when refused. */
+export function turnSnapshot(state: AccountState, turnIndex: number | "refused"): Snapshot {
+  const base = snapshotOf(state);
+  if (turnIndex === "refused") return { ...base, primaryUsed: 100 };
+  const byTurn = state.spec.turns?.usedPercentByTurn;
+  const reported = byTurn?.[Math.min(turnIndex, byTurn.length - 1)];
+  return reported === undefined ? base : { ...base, primaryUsed: reported };
+}
+
+export function usageBody(s: Snapshot, nowSec: number): Record<string, unknown> {
+  const reached = s.primaryUsed >= 100 || s.secondaryUsed >= 100;
+  const window = (used: number, seconds: number, resetAt: number): Record<string, number> => ({
+    used_percent: used,
+    limit_window_seconds: seconds,
+    reset_after_seconds: Math.max(0, resetAt - nowSec),
+    reset_at: resetAt,
+  });
+  return {
+    plan_type: s.plan,
+    rate_limit: {
+      allowed: !reached,
+      limit_reached: reached,
+      primary_window: window(s.primaryUsed, PRIMARY_WINDOW_SECONDS, s.primaryResetAt),
+      secondary_window: window(s.secondaryUsed, SECONDARY_WINDOW_SECONDS, s.secondaryResetAt),
+    },
+    credits: { has_credits: false, unlimited: false, balance: "0" },
+    additional_rate_limits: [],
+  };
+}
+
+export function rateLimitHeaders(s: Snapshot): Record<string, string> {
+  return {
+    "x-codex-primary-used-percent": String(s.primaryUsed),
+    "x-codex-primary-window-minutes": String(PRIMARY_WINDOW_SECONDS / 60),
+    "x-codex-primary-reset-at": String(s.primaryResetAt),
+    "x-codex-secondary-used-percent": String(s.secondaryUsed),
+    "x-codex-secondary-window-minutes": String(SECONDARY_WINDOW_SECONDS / 60),
+    "x-codex-secondary-reset-at": String(s.secondaryResetAt),
+    "x-codex-credits-has-credits": "false",
+    "x-codex-credits-unlimited": "false",
+    "x-codex-credits-balance": "0",
+  };
+}
+
+export function rateLimitsEvent(s: Snapshot): Record<string, unknown> {
+  return {
+    type: "codex.rate_limits",
+    plan_type: s.plan,
+    rate_limits: {
+      primary: {
+        used_percent: s.primaryUsed,
+        window_minutes: PRIMARY_WINDOW_SECONDS / 60,
+        reset_at: s.primaryResetAt,
+      },
+      secondary: {
+        used_percent: s.secondaryUsed,
+        window_minutes: SECONDARY_WINDOW_SECONDS / 60,
+        reset_at: s.secondaryResetAt,
+      },
+    },
+    credits: { has_credits: false, unlimited: false, balance: "0" },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The simulator's public contract (shared with every engineer's tests; see the simulator API note).
+ * Plain data only: the behaviour lives in the other files of this folder.
+ */
+
+/** What GET /backend-api/wham/usage answers for an account. */
+export interface SimUsageScript {
+  /** 5h window; when unset it follows the turn script (last reported %, 100 after a 429). */
+  primaryUsedPercent?: number;
+  /** Epoch seconds; default start + 5h. */
+  primaryResetAt?: number;
+  /** Weekly window, default 0. */
+  secondaryUsedPercent?: number;
+  /** Epoch seconds; default start + 7d. */
+  secondaryResetAt?: number;
+  /** Answer this HTTP status instead (e.g. 401, 500). */
+  status?: number;
+  /** Answer this raw JSON body instead (malformed answers). */
+  body?: unknown;
+  latencyMs?: number;
+  /** Never answer. */
+  hang?: boolean;
+}
+
+/** How model turns (Responses API over WS/SSE) behave for an account. */
+export interface SimTurnScript {
+  /** Answer this many turns, then 429 usage_limit_reached. null/undefined = unlimited. */
+  limitAfter?: number | null;
+  /** Primary used % reported (headers + codex.rate_limits) after turn i (0-based). */
+  usedPercentByTurn?: number[];
+  /** Epoch seconds reported in the 429 body and headers. */
+  resetsAt?: number;
+  latencyMs?: number;
+  hang?: boolean;
+  /** Fail every turn with this status (e.g. 401). */
+  failStatus?: number;
+  /**
+   * false: refuse the WebSocket upgrade (426) so clients use HTTP POST + SSE. Default true.
+   * Additive to the contract.
+   */
+  websocket?: boolean;
+}
+
+export interface SimAccountSpec {
+  accountId: string;
+  email: string;
+  plan?: string;
+  accessTokenTtlSeconds?: number;
+  usage?: SimUsageScript;
+  turns?: SimTurnScript;
+}
+
+export type SimRequestKind =
+  | "authorize"
+  | "token-exchange"
+  | "refresh"
+  | "revoke"
+  | "device-usercode"
+  | "device-token"
+  | "usage"
+  | "accounts-check"
+  | "models"
+  | "turn"
+  | "prewarm"
+  | "title"
+  | "other";
+
+export interface SimRequest {
+  at: number;
+  /** The HTTP method, or "WS" for a frame (or refused upgrade) on the Responses WebSocket. */
+  method: string;
+  /** Path without the query string (the log never holds codes or tokens). */
+  path: string;
+  accountId: string | null;
+  kind: SimRequestKind;
+  /** 0 while not answered yet (scripted latency or hang). */
+  status: number;
+  error?: string;
+  /** For turns: the user input_text items in order, history included. */
+  userTexts?: string[];
+  transport?: "ws" | "sse";
+}
+
+export interface MintedTokens {
+  idToken: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface Simulator {
+  /** http://127.0.0.1:PORT — OAuth issuer base. */
+  readonly authUrl: string;
+  /** https://127.0.0.1:TLSPORT/backend-api */
+  readonly backendUrl: string;
+  /** http://127.0.0.1:PORT/backend-api — the same routes over plain HTTP. */
+  readonly httpBackendUrl: string;
+  /** PEM of the throwaway CA. */
+  readonly caFile: string;
+  /** http://127.0.0.1:GUARDPORT — records and refuses every proxied request. */
+  readonly proxyUrl: string;
+  /** What reached the guard, e.g. "CONNECT chatgpt.com:443" or "GET http://host/path". */
+  strayRequests(): string[];
+  setAccount(spec: SimAccountSpec): void;
+  /** Shallow merge; `usage` and `turns` are merged one level deeper. */
+  patchAccount(accountId: string, patch: Partial<SimAccountSpec>): void;
+  mintTokens(accountId: string, opts?: { ttlSeconds?: number }): MintedTokens;
+  authJsonFor(accountId: string): object;
+  requests(): SimRequest[];
+  /**
+   * Resolves with the first logged request (already logged or future) matching `predicate`, e.g. a
+   * turn in flight (`status === 0`); rejects after timeoutMs (default 10 s). Additive to the contract.
+   */
+  waitForRequest(predicate: (r: SimRequest) => boolean, timeoutMs?: number): Promise<SimRequest>;
+  refreshCount(accountId?: string): number;
+  close(): Promise<void>;
+}
+
+export interface SimulatorOptions {
+  accounts: SimAccountSpec[];
+  /** 0700 scratch dir for the CA; default a fresh temp dir (removed on close). */
+  dir?: string;
+}
