@@ -84,9 +84,9 @@ async function backend(
     case "turn":
       return serveResponsesSse(ctx, account, req, res, path);
     case "models":
-      // codex falls back to its bundled model catalog on a 404 (CODEX_CLI.md §2).
-      ctx.log.add({ method, path, accountId: account.spec.accountId, kind, status: 404 });
-      return sendJson(res, 404, { detail: "Not Found" });
+      // An empty list keeps codex on its bundled catalog without the ERROR lines a 404 prints.
+      ctx.log.add({ method, path, accountId: account.spec.accountId, kind, status: 200 });
+      return sendJson(res, 200, { models: [] });
     case "accounts-check": {
       const claimed = headerOf(req, "chatgpt-account-id") ?? account.spec.accountId;
       const plan = (ctx.state.accounts.get(claimed) ?? account).spec.plan ?? "plus";

@@ -34,7 +34,12 @@ function step(
     const child = spawn(process.execPath, [cli, ...args], {
       env: world.env,
       cwd: world.project,
-      stdio: [options.interactive ? "inherit" : "ignore", "inherit", "inherit"],
+      // On a terminal codex gets it as stdin (exec does not read a TTY); elsewhere /dev/null.
+      stdio: [
+        options.interactive || ctx.out.interactive ? "inherit" : "ignore",
+        "inherit",
+        "inherit",
+      ],
     });
     // A Ctrl+C on the terminal reaches the child by itself; a signal sent to us alone is passed on.
     const forward = (signal: NodeJS.Signals): void => {
