@@ -1,0 +1,301 @@
+/**
+ * Classifies a codex command line without losing a byte of it, and builds the command lines the
+ * supervisor needs (resume under another account). The caller's tokens are never rewritten: a
+ * subcommand is matched case-insensitively but kept as spelled (SEED_SUPERVISOR.md R20).
+ *
+ *   codex [opts] [PROMPT]                          → interactive
+ *   codex [opts] resume|fork [opts] [ID|--last] [PROMPT] → resume | fork
+ *   codex [opts] exec|e [opts] [PROMPT]            → exec (also exec fork/review/help)
+ *   codex [opts] exec [opts] resume [opts] [ID|--last] [PROMPT] → exec-resume
+ *   anything else (login, mcp, app-server, --version, --help, …) → passthrough
+ */
+import { CodexPoolError } from "../platform/errors.js";
+import {
+  EXEC_LEVEL,
+  EXEC_RESUME_LEVEL,
+  OPAQUE_LEVEL,
+  RESUME_LEVEL,
+  TOP_LEVEL,
+  hasInfoFlag,
+  hasOption,
+  optionTokens,
+  positionals,
+  scanLevel,
+  type ScanItem,
+} from "./arg-scan.js";
+import { parseSessionId } from "./session-id.js";
+
+export const LAUNCH_KINDS = [
+  "interactive",
+  "resume",
+  "fork",
+  "exec",
+  "exec-resume",
+  "passthrough",
+] as const;
+export type LaunchKind = (typeof LAUNCH_KINDS)[number];
+
+export interface ClassifiedArgs {
+  readonly kind: LaunchKind;
+  /** The caller's argv, untouched: rebuildArgs returns exactly this. */
+  readonly argv: readonly string[];
+  /** Index of the top-level subcommand token (as spelled), or -1. */
+  readonly commandIndex: number;
+  /** Index of `exec`'s own subcommand (`resume`, `fork`, …), or -1. */
+  readonly subcommandIndex: number;
+  /** The top-level subcommand, lower-case with aliases expanded (`e` → `exec`), or null. */
+  readonly command: string | null;
+  /** Option tokens of the top level (values included), in order. */
+  readonly globalOptions: readonly string[];
+  /** Option tokens of `exec` (before and after its prompt), for exec and exec-resume. */
+  readonly execOptions: readonly string[];
+  /** Option tokens of `resume`/`fork`/`exec resume`. */
+  readonly resumeOptions: readonly string[];
+  /** The session id positional as given (unvalidated), for resume, fork and exec-resume. */
+  readonly sessionId: string | null;
+  readonly last: boolean;
+  /** The prompt positional, if any. */
+  readonly prompt: string | null;
+  /** --help/-h/--version/-V at the top level, before any positional and any `--`. */
+  readonly topLevelInfo: boolean;
+  /** --help/--version given to the subcommand (e.g. `exec --help`): not a session either. */
+  readonly subcommandInfo: boolean;
+  /** Absolute index of the `--` that ended option parsing, or -1. */
+  readonly separatorIndex: number;
+}
+
+const ALIASES: Readonly<Record<string, string>> = { e: "exec", a: "apply" };
+
+function separatorOf(items: readonly ScanItem[]): number {
+  const sep = items.find((i) => i.kind === "separator");
+  return sep?.kind === "separator" ? sep.index : -1;
+}
+
+interface SessionPart {
+  options: string[];
+  sessionId: string | null;
+  last: boolean;
+  prompt: string | null;
+  info: boolean;
+  separatorIndex: number;
+}
+
+/** `[ID] [PROMPT]`, or `[PROMPT]` with --last (codex reads the one positional as the prompt). */
+function sessionPart(argv: readonly string[], start: number, exec: boolean): SessionPart {
+  const spec = exec ? EXEC_RESUME_LEVEL : RESUME_LEVEL;
+  const scan = scanLevel(argv, start, spec, false);
+  const pos = positionals(argv, scan.items);
+  const last = hasOption(scan.items, "--last");
+  return {
+    options: optionTokens(argv, scan.items),
+    sessionId: last ? null : (pos[0] ?? null),
+    last,
+    prompt: (last ? pos[0] : pos[1]) ?? null,
+    info: hasInfoFlag(argv, scan.items, spec),
+    separatorIndex: separatorOf(scan.items),
+  };
+}
+
+export function classifyArgs(argv: readonly string[]): ClassifiedArgs {
+  const args = [...argv];
+  const top = scanLevel(args, 0, TOP_LEVEL, true);
+  const topLevelInfo = hasInfoFlag(args, top.items, TOP_LEVEL);
+  const base = {
+    argv: args,
+    commandIndex: top.commandIndex,
+    subcommandIndex: -1,
+    globalOptions: optionTokens(args, top.items),
+    execOptions: [] as string[],
+    resumeOptions: [] as string[],
+    sessionId: null as string | null,
+    last: false,
+    prompt: null as string | null,
+    topLevelInfo,
+    subcommandInfo: false,
+  };
+  if (top.commandIndex === -1) {
+    const prompt = positionals(args, top.items)[0] ?? null;
+    return {
+      ...base,
+      kind: topLevelInfo ? "passthrough" : "interactive",
+      command: null,
+      prompt,
+      separatorIndex: separatorOf(top.items),
+    };
+  }
+  const spelled = (args[top.commandIndex] ?? "").trim().toLowerCase();
+  const command = ALIASES[spelled] ?? spelled;
+  if (topLevelInfo) {
+    return { ...base, kind: "passthrough", command, separatorIndex: -1 };
+  }
+  if (command === "resume" || command === "fork") {
+    const part = sessionPart(args, top.commandIndex + 1, false);
+    return {
+      ...base,
+      kind: command,
+      command,
+      resumeOptions: part.options,
+      sessionId: part.sessionId,
+      last: part.last,
+      prompt: part.prompt,
+      subcommandInfo: part.info,
+      separatorIndex: part.separatorIndex,
+    };
+  }
+  if (command === "exec") {
+    const exec = scanLevel(args, top.commandIndex + 1, EXEC_LEVEL, true);
+    const execOptions = optionTokens(args, exec.items);
+    const execInfo = hasInfoFlag(args, exec.items, EXEC_LEVEL);
+    const sub =
+      exec.commandIndex === -1 ? null : (args[exec.commandIndex] ?? "").trim().toLowerCase();
+    if (sub === "resume" && !execInfo) {
+      const part = sessionPart(args, exec.commandIndex + 1, true);
+      return {
+        ...base,
+        kind: "exec-resume",
+        command,
+        subcommandIndex: exec.commandIndex,
+        execOptions,
+        resumeOptions: part.options,
+        sessionId: part.sessionId,
+        last: part.last,
+        prompt: part.prompt,
+        subcommandInfo: part.info,
+        separatorIndex: part.separatorIndex,
+      };
+    }
+    if (sub !== null) {
+      // exec fork/review/help: kept whole; the session (if any) is found by its rollout file.
+      const rest = scanLevel(args, exec.commandIndex + 1, OPAQUE_LEVEL, false);
+      return {
+        ...base,
+        kind: "exec",
+        command,
+        subcommandIndex: exec.commandIndex,
+        execOptions,
+        subcommandInfo: execInfo || sub === "help",
+        separatorIndex: separatorOf(rest.items),
+      };
+    }
+    return {
+      ...base,
+      kind: "exec",
+      command,
+      execOptions,
+      prompt: positionals(args, exec.items)[0] ?? null,
+      subcommandInfo: execInfo,
+      separatorIndex: separatorOf(exec.items),
+    };
+  }
+  const rest = scanLevel(args, top.commandIndex + 1, OPAQUE_LEVEL, false);
+  return { ...base, kind: "passthrough", command, separatorIndex: separatorOf(rest.items) };
+}
+
+/** The argv a classification came from, token for token. */
+export function rebuildArgs(classified: ClassifiedArgs): string[] {
+  return [...classified.argv];
+}
+
+/** True for launches that start or continue a conversation (what the supervisor watches). */
+export function isSessionLaunch(c: ClassifiedArgs): boolean {
+  return c.kind !== "passthrough" && !c.subcommandInfo;
+}
+
+/**
+ * Inserts options of ours (config overrides) so that they come after the caller's own `-c` flags
+ * of the deepest level (codex applies root `-c` first, then the subcommand's, so later wins —
+ * PRODUCT.md decision 10), but never after a `--`, where they would become positionals. For other
+ * subcommands (login, mcp, …) they go right before the subcommand: root `-c` is always accepted,
+ * a subcommand's own parser may not know it.
+ */
+export function insertOptions(classified: ClassifiedArgs, options: readonly string[]): string[] {
+  const argv = [...classified.argv];
+  let at: number;
+  if (classified.kind === "passthrough" && classified.commandIndex !== -1)
+    at = classified.commandIndex;
+  else if (classified.separatorIndex !== -1) at = classified.separatorIndex;
+  else at = argv.length;
+  argv.splice(at, 0, ...options);
+  return argv;
+}
+
+/** Options a relaunch must not repeat: images belong to the first prompt only. */
+const DROP_ON_RESUME = new Set(["-i", "--image"]);
+/** Options that pick the session; the relaunch names it by id instead. */
+const SESSION_PICKERS = new Set(["--last", "--all", "--include-non-interactive"]);
+
+function dropOptions(
+  tokens: readonly string[],
+  level: "top" | "resume" | "exec" | "exec-resume",
+): string[] {
+  // Re-scan the option tokens alone, so values are dropped with their flags.
+  const spec =
+    level === "exec" ? EXEC_LEVEL : level === "exec-resume" ? EXEC_RESUME_LEVEL : RESUME_LEVEL;
+  const scan = scanLevel(tokens, 0, spec, false);
+  const drop = new Set([
+    ...DROP_ON_RESUME,
+    ...(level === "resume" || level === "exec-resume" ? SESSION_PICKERS : []),
+  ]);
+  return optionTokens(tokens, scan.items, drop);
+}
+
+export interface ResumeOptions {
+  /** A prompt to submit at once (e.g. the continuation prompt after a usage-limit switch). */
+  prompt?: string;
+}
+
+/**
+ * The argv that continues `sessionId` the way the caller launched codex, keeping their global and
+ * exec flags (model, -c, --json, --skip-git-repo-check, …):
+ *   codex [globals] resume <id> [resume opts] --no-daemon --disable cli_resume_account_check [-- prompt]
+ *   codex [globals] exec [exec opts] resume [resume opts] <id> [-- prompt]
+ * `--no-daemon` keeps auth out of a shared app-server daemon (CODEX_CLI.md §5.4) and the feature
+ * switch keeps resume working across accounts should its default ever flip (§3).
+ */
+export function resumeArgs(
+  classified: ClassifiedArgs,
+  sessionId: string,
+  options: ResumeOptions = {},
+): string[] {
+  const id = parseSessionId(sessionId);
+  const globals = dropOptions(classified.globalOptions, "top");
+  const promptPart = options.prompt !== undefined ? ["--", options.prompt] : [];
+  switch (classified.kind) {
+    case "exec":
+    case "exec-resume": {
+      const spelled = classified.argv[classified.commandIndex] ?? "exec";
+      const execOpts = dropOptions(classified.execOptions, "exec");
+      const resumeOpts =
+        classified.kind === "exec-resume"
+          ? dropOptions(classified.resumeOptions, "exec-resume")
+          : [];
+      const resumeWord =
+        classified.kind === "exec-resume"
+          ? (classified.argv[classified.subcommandIndex] ?? "resume")
+          : "resume";
+      return [...globals, spelled, ...execOpts, resumeWord, ...resumeOpts, id, ...promptPart];
+    }
+    case "interactive":
+    case "resume":
+    case "fork": {
+      const resumeOpts =
+        classified.kind === "interactive" ? [] : dropOptions(classified.resumeOptions, "resume");
+      const all = [...globals, ...resumeOpts];
+      const noDaemon = all.includes("--no-daemon") ? [] : ["--no-daemon"];
+      return [
+        ...globals,
+        "resume",
+        id,
+        ...resumeOpts,
+        ...noDaemon,
+        "--disable",
+        "cli_resume_account_check",
+        ...promptPart,
+      ];
+    }
+    case "passthrough":
+      throw new CodexPoolError(
+        `cannot resume a session from \`codex ${classified.argv.join(" ")}\``,
+      );
+  }
+}

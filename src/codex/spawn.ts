@@ -1,0 +1,104 @@
+/**
+ * Running the codex child (PRODUCT.md decision 8, STYLE.md rules 21–24): listeners attached before
+ * anything can go wrong, the outcome returned as a record, a signal death mapped to 128+n.
+ */
+import {
+  spawn as nodeSpawn,
+  type ChildProcess,
+  type SpawnOptions,
+  type StdioOptions,
+} from "node:child_process";
+import { constants } from "node:os";
+import { CodexMissingError, errorMessage, hasErrorCode } from "../platform/errors.js";
+import type { CodexBinary } from "./binary.js";
+
+export interface ChildOutcome {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** What our own process should exit with: the code, or 128 + the signal's number. */
+  readonly code128: number;
+}
+
+export interface SpawnCodexOptions {
+  binary: Pick<CodexBinary, "path">;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd?: string;
+  stdio?: StdioOptions;
+  /** Injected for tests; defaults to node:child_process spawn. */
+  spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+}
+
+export interface SpawnedCodex {
+  readonly child: ChildProcess;
+  /** Settles when the child is gone; rejects with CodexMissingError when it could not start. */
+  readonly exited: Promise<ChildOutcome>;
+}
+
+export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
+  if (signal !== null) {
+    const n = (constants.signals as Record<string, number | undefined>)[signal] ?? 0;
+    return { exitCode, signal, code128: 128 + n };
+  }
+  return { exitCode, signal, code128: exitCode ?? 1 };
+}
+
+export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
+  const spawn = options.spawn ?? nodeSpawn;
+  // Never detached: the child stays in our foreground process group so the terminal's keys and
+  // job control reach it (STYLE.md rule 21).
+  const child = spawn(options.binary.path, [...options.args], {
+    env: options.env,
+    stdio: options.stdio ?? "inherit",
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  });
+  const exited = new Promise<ChildOutcome>((resolve, reject) => {
+    let started = false;
+    child.once("spawn", () => {
+      started = true;
+    });
+    child.once("error", (error) => {
+      if (started) return; // a kill() failure after start; the exit event still comes
+      const hint = hasErrorCode(error, "ENOENT")
+        ? "it does not exist; install it with `npm install -g @openai/codex` or set CODEX_POOL_CODEX_BIN"
+        : hasErrorCode(error, "EACCES")
+          ? "it is not executable; fix its mode or set CODEX_POOL_CODEX_BIN"
+          : errorMessage(error);
+      reject(
+        new CodexMissingError(`cannot start codex at ${options.binary.path}: ${hint}`, {
+          cause: error,
+        }),
+      );
+    });
+    child.once("exit", (code, signal) => resolve(outcomeOf(code, signal)));
+  });
+  return { child, exited };
+}
+
+/** The parts of a process that signal relaying needs (so tests can pass a fake). */
+export interface SignalTarget {
+  on(event: NodeJS.Signals, listener: () => void): unknown;
+  off(event: NodeJS.Signals, listener: () => void): unknown;
+}
+
+/**
+ * While the child runs: SIGINT is ignored by us (the terminal delivers it to the whole foreground
+ * group, so codex gets it anyway; the TUI treats Ctrl+C as a key), SIGTERM and SIGHUP are passed on
+ * to the child. Returns the function that removes the handlers.
+ */
+export function relaySignals(child: ChildProcess, target: SignalTarget): () => void {
+  const ignore = (): void => {};
+  const forward = (signal: NodeJS.Signals) => (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  const onTerm = forward("SIGTERM");
+  const onHup = forward("SIGHUP");
+  target.on("SIGINT", ignore);
+  target.on("SIGTERM", onTerm);
+  target.on("SIGHUP", onHup);
+  return () => {
+    target.off("SIGINT", ignore);
+    target.off("SIGTERM", onTerm);
+    target.off("SIGHUP", onHup);
+  };
+}
