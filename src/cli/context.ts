@@ -3,7 +3,13 @@
  * Built once per invocation from the process's environment and the global flags.
  */
 import { systemClock, type Clock } from "../platform/clock.js";
-import { codexPaths, poolPaths, type CodexPaths, type Env, type PoolPaths } from "../platform/paths.js";
+import {
+  codexPaths,
+  poolPaths,
+  type CodexPaths,
+  type Env,
+  type PoolPaths,
+} from "../platform/paths.js";
 import { loadSettings, type SettingSource } from "../platform/settings.js";
 import type { SettingName, Settings } from "../platform/settings-table.js";
 import { PoolStore } from "../pool/store.js";

@@ -18,9 +18,11 @@ function report(error: unknown): number {
     return error.exitCode;
   }
   process.stderr.write(
-    redact(`codex-pool: unexpected error: ${errorMessage(error)} (run with --debug for details)`) + "\n",
+    redact(`codex-pool: unexpected error: ${errorMessage(error)} (run with --debug for details)`) +
+      "\n",
   );
-  if (debug && error instanceof Error && error.stack) process.stderr.write(redact(error.stack) + "\n");
+  if (debug && error instanceof Error && error.stack)
+    process.stderr.write(redact(error.stack) + "\n");
   return ExitCode.failed;
 }
 

@@ -73,9 +73,16 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .command("import")
     .description("add the account held in a Codex auth.json")
     .option("--auth-file <path>", "the auth.json to import (default: $CODEX_HOME/auth.json)")
-    .addHelpText("after", "\nExamples:\n  codex-pool import\n  codex-pool import --auth-file ~/backup/auth.json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  codex-pool import\n  codex-pool import --auth-file ~/backup/auth.json",
+    )
     .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/import.js")).importCmd, [opts], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/import.js")).importCmd,
+        [opts],
+        flags(),
+      );
     });
 
   program
@@ -94,7 +101,11 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .option("--refresh", "probe every account now, whatever the age of its snapshot")
     .addHelpText("after", "\nExamples:\n  codex-pool status\n  codex-pool status --refresh --json")
     .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/status.js")).status, [opts], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/status.js")).status,
+        [opts],
+        flags(),
+      );
     });
 
   program
@@ -102,7 +113,10 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .description("make an account the default and write it to $CODEX_HOME/auth.json")
     .argument("[account]", "the account: its number in `list`, its email or its id")
     .option("--best", "switch to the account selection would choose now")
-    .addHelpText("after", "\nExamples:\n  codex-pool switch 2\n  codex-pool switch bob@example.com\n  codex-pool switch --best")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  codex-pool switch 2\n  codex-pool switch bob@example.com\n  codex-pool switch --best",
+    )
     .action(async (account: string | undefined, opts: object) => {
       await hooks.invoke(
         async () => (await import("./commands/switch.js")).switchCmd,
@@ -139,7 +153,11 @@ export function buildProgram(hooks: ProgramHooks): Command {
       '\nExamples:\n  codex-pool run\n  codex-pool run -- exec "fix the failing test"\n  codex-pool run --account 2 -- resume --last',
     )
     .action(async (codexArgs: string[], opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/run.js")).run, [codexArgs, opts], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/run.js")).run,
+        [codexArgs, opts],
+        flags(),
+      );
     });
 
   program
@@ -147,7 +165,11 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .description("check paths, permissions, the codex binary, config and tokens")
     .option("--json", "machine-readable output")
     .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/doctor.js")).doctor, [opts], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/doctor.js")).doctor,
+        [opts],
+        flags(),
+      );
     });
 
   program
@@ -163,7 +185,11 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")
     .action(async (shell: string) => {
-      await hooks.invoke(async () => (await import("./commands/completion.js")).completion, [shell], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/completion.js")).completion,
+        [shell],
+        flags(),
+      );
     });
 
   program
@@ -172,7 +198,11 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .argument("<action>", "install, uninstall or print")
     .option("--dir <dir>", "where to put the shim (default: ~/.local/bin)")
     .action(async (action: string, opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/shim.js")).shim, [action, opts], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/shim.js")).shim,
+        [action, opts],
+        flags(),
+      );
     });
 
   // Hidden: the simulator as a process of its own, for tests, the bench and curious users.
@@ -181,7 +211,11 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .description("start the loopback ChatGPT simulator")
     .option("--script <file>", "a JSON scenario file")
     .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/simulator.js")).simulator, [opts], flags());
+      await hooks.invoke(
+        async () => (await import("./commands/simulator.js")).simulator,
+        [opts],
+        flags(),
+      );
     });
 
   return program;

@@ -36,7 +36,8 @@ export const SETTINGS = {
     env: "CODEX_POOL_CODEX_BIN",
     toml: "codex_bin",
     default: "",
-    description: "The real codex executable. Default: `codex` on PATH, else the bundled dependency.",
+    description:
+      "The real codex executable. Default: `codex` on PATH, else the bundled dependency.",
   },
   authUrl: {
     type: "url",
