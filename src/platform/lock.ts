@@ -6,13 +6,18 @@
  * rules from the seed's review (SEED_SUPERVISOR.md R3, R7–R9, O12) shape this design:
  * - The lock file is born complete: the payload is written to a private temp file that is then
  *   hard-linked into place, so no empty or half-written lock can be stranded (R3).
- * - A lock is stale when its owner's pid is gone on this host, or when it has not been renewed for
- *   `staleMs` (the owner touches its mtime every staleMs/3). A live owner is never judged stale.
- * - Recovery is atomic: the stale lock is renamed to a unique tombstone and the tombstone is checked
- *   to be the very lock judged stale; if a fresh lock was caught instead, it is linked back (O12).
+ * - An owner on this host is judged by its process only: a dead pid (or a zombie, or a pid reused
+ *   by another process, told apart by its start time) is recovered at once, and a LIVE owner is
+ *   never recovered, however long it holds — the waiter times out naming it instead. An owner on
+ *   another host (shared filesystem) cannot be checked, so it is stale when it has not renewed the
+ *   lock's mtime for `staleMs` (it renews every staleMs/3). An ownerless (unparsable) lock, which
+ *   only a foreign hand can make, is stale after `staleMs` by mtime.
+ * - Recovery never unlinks by path after a check (the seed's race, O12): the stale lock is renamed
+ *   to a unique tombstone, and the tombstone is checked to be the very lock judged stale; if a
+ *   fresh lock was caught instead, it is linked back.
  * - The holder's `signal` aborts when the lock is lost, and `assertHeld()` is checked right before
  *   a commit, so a holder never writes after losing its lease (R9).
- * - Only EEXIST means "busy"; any other error surfaces (R7).
+ * - Only EEXIST means "busy"; any other error surfaces (R7). Waiting is bounded by `waitMs`.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
@@ -20,15 +25,16 @@ import os from "node:os";
 import { systemClock, type Clock } from "./clock.js";
 import { CancelledError, LockLostError, LockTimeoutError, hasErrorCode } from "./errors.js";
 import { PRIVATE_FILE_MODE, tempSibling } from "./atomic-file.js";
+import { inspectLock, readOwner, type LockInspection, type LockOwner } from "./lock-owner.js";
+import { ownStartTime } from "./process-alive.js";
 
-export interface LockOwner {
-  readonly pid: number;
-  readonly host: string;
-  readonly token: string;
-  readonly acquiredAt: string;
-  /** What holds it, e.g. "pool transaction" or "refresh lease". */
-  readonly purpose: string;
-}
+export { processAlive } from "./process-alive.js";
+export {
+  inspectLock,
+  removeOrphanLockTemps,
+  type LockInspection,
+  type LockOwner,
+} from "./lock-owner.js";
 
 export interface LockOptions {
   waitMs: number;
@@ -49,68 +55,6 @@ export interface LockHandle {
   release(): Promise<void>;
 }
 
-export interface LockInspection {
-  readonly owner: LockOwner | null;
-  readonly ageMs: number;
-  readonly stale: boolean;
-  readonly reason: "owner-dead" | "not-renewed" | "unreadable" | null;
-}
-
-function isLockOwner(value: unknown): value is LockOwner {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v["pid"] === "number" && typeof v["host"] === "string" && typeof v["token"] === "string"
-  );
-}
-
-async function readOwner(lockPath: string): Promise<{ owner: LockOwner | null; mtimeMs: number }> {
-  const [text, stat] = await Promise.all([fs.readFile(lockPath, "utf8"), fs.stat(lockPath)]);
-  let owner: LockOwner | null = null;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (isLockOwner(parsed)) owner = parsed;
-  } catch {
-    owner = null;
-  }
-  return { owner, mtimeMs: stat.mtimeMs };
-}
-
-/** True unless we know for sure the pid is gone (ESRCH); EPERM means it lives under another user. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return !hasErrorCode(error, "ESRCH");
-  }
-}
-
-/** Looks at a lock without touching it (for `doctor` and error messages). Null when unlocked. */
-export async function inspectLock(
-  lockPath: string,
-  staleMs: number,
-  clock: Clock = systemClock,
-): Promise<LockInspection | null> {
-  let read: { owner: LockOwner | null; mtimeMs: number };
-  try {
-    read = await readOwner(lockPath);
-  } catch (error) {
-    if (hasErrorCode(error, "ENOENT")) return null;
-    throw error;
-  }
-  const ageMs = Math.max(0, clock.now() - read.mtimeMs);
-  if (read.owner === null) {
-    const stale = ageMs > staleMs;
-    return { owner: null, ageMs, stale, reason: stale ? "unreadable" : null };
-  }
-  if (read.owner.host === os.hostname() && !processAlive(read.owner.pid)) {
-    return { owner: read.owner, ageMs, stale: true, reason: "owner-dead" };
-  }
-  const stale = ageMs > staleMs;
-  return { owner: read.owner, ageMs, stale, reason: stale ? "not-renewed" : null };
-}
-
 /** Removes a stale lock atomically; returns true when the stale lock is gone (by us or another). */
 async function recoverStale(lockPath: string, judged: LockOwner | null): Promise<boolean> {
   const tombstone = tempSibling(lockPath, "stale");
@@ -121,10 +65,17 @@ async function recoverStale(lockPath: string, judged: LockOwner | null): Promise
     throw error;
   }
   try {
-    const { owner } = await readOwner(tombstone);
+    let owner: LockOwner | null = null;
+    try {
+      owner = (await readOwner(tombstone)).owner;
+    } catch (error) {
+      if (!hasErrorCode(error, "ENOENT")) throw error;
+    }
     const same = judged === null ? owner === null : owner?.token === judged.token;
     if (!same) {
-      // We caught a fresh lock that replaced the stale one in between: put it back.
+      // We caught a fresh lock that replaced the stale one in between: put it back. Should a third
+      // party have taken the free path meanwhile, the caught owner finds its lock gone at its next
+      // assertHeld() and writes nothing.
       try {
         await fs.link(tombstone, lockPath);
       } catch (error) {
@@ -140,8 +91,8 @@ async function recoverStale(lockPath: string, judged: LockOwner | null): Promise
 
 async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   const tmp = tempSibling(lockPath, "new");
-  await fs.writeFile(tmp, JSON.stringify(owner) + "\n", { mode: PRIVATE_FILE_MODE, flag: "wx" });
   try {
+    await fs.writeFile(tmp, JSON.stringify(owner) + "\n", { mode: PRIVATE_FILE_MODE, flag: "wx" });
     await fs.link(tmp, lockPath);
     return true;
   } catch (error) {
@@ -152,16 +103,27 @@ async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
   }
 }
 
-function describeHolder(inspection: LockInspection | null): string {
-  const owner = inspection?.owner;
-  if (!owner) return "another process";
-  return `${owner.purpose} of pid ${owner.pid} on ${owner.host}`;
+function describeHolder(lockPath: string, inspection: LockInspection, staleMs: number): string {
+  const owner = inspection.owner;
+  const age = `${Math.round(inspection.ageMs / 1000)}s`;
+  if (!owner) {
+    return `its lock file ${lockPath} names no owner; it is recovered once it is ${Math.round(
+      staleMs / 1000,
+    )}s old (now ${age}), or remove it if no codex-pool is running`;
+  }
+  if (owner.host === os.hostname()) {
+    return `held by the ${owner.purpose} of pid ${owner.pid} since ${owner.acquiredAt}; try again, or if that process is stuck, stop it (kill ${owner.pid})`;
+  }
+  return `held by the ${owner.purpose} of pid ${owner.pid} on host ${owner.host} (renewed ${age} ago); try again — it is recovered after ${Math.round(
+    staleMs / 1000,
+  )}s without renewal`;
 }
 
 const inProcessQueues = new Map<string, Promise<void>>();
 
 export async function acquireLock(lockPath: string, options: LockOptions): Promise<LockHandle> {
   const clock = options.clock ?? systemClock;
+  const deadline = clock.now() + options.waitMs;
   // Callers in one process queue up in memory first, so they do not spin on the file.
   const previous = inProcessQueues.get(lockPath) ?? Promise.resolve();
   let leaveQueue!: () => void;
@@ -173,14 +135,16 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
     if (inProcessQueues.get(lockPath) === queued) inProcessQueues.delete(lockPath);
   };
   try {
-    await waitOrAbort(previous, options.signal);
-    const handle = await acquireFileLock(lockPath, options, clock);
-    const release = handle.release;
+    await waitInProcess(previous, options, deadline - clock.now());
+    const handle = await acquireFileLock(lockPath, options, clock, deadline);
     return {
-      ...handle,
+      path: handle.path,
+      owner: handle.owner,
+      signal: handle.signal,
+      assertHeld: () => handle.assertHeld(),
       release: async () => {
         try {
-          await release();
+          await handle.release();
         } finally {
           cleanupQueue();
         }
@@ -192,38 +156,53 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
   }
 }
 
-async function waitOrAbort(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  if (signal.aborted) throw new CancelledError();
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(new CancelledError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
+/** Waits for this process's earlier holder, bounded by the same deadline, abortable. */
+async function waitInProcess(
+  previous: Promise<void>,
+  options: LockOptions,
+  remainingMs: number,
+): Promise<void> {
+  const signal = options.signal;
+  if (signal?.aborted) throw new CancelledError();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      previous,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new LockTimeoutError(
+                `${options.what ?? "the lock"} is busy: held by another task of this process (pid ${process.pid}); try again`,
+              ),
+            ),
+          Math.max(0, remainingMs),
+        );
+        onAbort = () => reject(new CancelledError());
+        signal?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 async function acquireFileLock(
   lockPath: string,
   options: LockOptions,
   clock: Clock,
+  deadline: number,
 ): Promise<LockHandle> {
   const what = options.what ?? lockPath;
-  const deadline = clock.now() + options.waitMs;
   const owner: LockOwner = {
     pid: process.pid,
     host: os.hostname(),
     token: randomBytes(12).toString("hex"),
     acquiredAt: new Date(clock.now()).toISOString(),
     purpose: options.purpose,
+    start: await ownStartTime(),
   };
   let delay = 5;
   for (;;) {
@@ -231,17 +210,10 @@ async function acquireFileLock(
     if (await tryCreate(lockPath, owner)) return startHolding(lockPath, owner, options.staleMs);
     const inspection = await inspectLock(lockPath, options.staleMs, clock);
     if (inspection === null) continue; // released in between: try again at once
-    if (inspection.stale) {
-      await recoverStale(lockPath, inspection.owner);
-      continue;
-    }
+    if (inspection.stale && (await recoverStale(lockPath, inspection.owner))) continue;
     if (clock.now() >= deadline) {
       throw new LockTimeoutError(
-        `${what} is busy: held by the ${describeHolder(inspection)} for ${Math.round(
-          inspection.ageMs / 1000,
-        )}s; try again, or if that process is stuck, stop it (its lock is recovered after ${Math.round(
-          options.staleMs / 1000,
-        )}s without renewal)`,
+        `${what} is busy: ${describeHolder(lockPath, inspection, options.staleMs)}`,
       );
     }
     const jitter = Math.random() * delay;
@@ -264,6 +236,8 @@ function startHolding(lockPath: string, owner: LockOwner, staleMs: number): Lock
       throw error;
     }
   };
+  // Read-then-touch is not atomic; at worst we touch a lock that just replaced ours, which only
+  // delays its recovery. Ownership itself is re-checked before every commit (assertHeld).
   const renew = async (): Promise<void> => {
     if (released || controller.signal.aborted) return;
     try {
@@ -301,7 +275,8 @@ function startHolding(lockPath: string, owner: LockOwner, staleMs: number): Lock
       released = true;
       clearInterval(timer);
       await renewing;
-      // Owner-guarded: never remove a lock that someone else holds now.
+      // Owner-guarded: never remove a lock that someone else holds now. A live owner on this host
+      // is never judged stale, so nobody can replace ours between this check and the unlink.
       if (await verify()) await fs.rm(lockPath, { force: true });
     },
   };

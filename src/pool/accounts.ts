@@ -17,6 +17,21 @@ export function newAccountId(): string {
   return "acc_" + randomBytes(6).toString("hex");
 }
 
+export interface UpsertOptions {
+  /**
+   * Keep the pool's tokens when they are newer than the incoming ones (import of an old
+   * auth.json): a rotated refresh token must never be replaced by an older, spent one.
+   */
+  keepNewer?: boolean;
+}
+
+export interface UpsertResult {
+  account: Account;
+  created: boolean;
+  /** False when `keepNewer` kept the pool's newer tokens instead of the incoming ones. */
+  tokensTaken: boolean;
+}
+
 /**
  * Adds the account, or updates its row when the same ChatGPT account id and email sign in again.
  * Two workspaces of one email are two accounts; one workspace under two emails (two seats) too.
@@ -25,20 +40,25 @@ export function upsertAccount(
   pool: Pool,
   signedIn: SignedInAccount,
   now: Date,
-): { account: Account; created: boolean } {
+  options: UpsertOptions = {},
+): UpsertResult {
+  const email = signedIn.email.trim().toLowerCase();
   const existing = pool.accounts.find(
-    (a) => a.accountId === signedIn.accountId && a.email === signedIn.email,
+    (a) => a.accountId === signedIn.accountId && a.email === email,
   );
   if (existing) {
-    existing.tokens = signedIn.tokens;
     existing.plan = signedIn.plan ?? existing.plan;
+    if (options.keepNewer === true && isNewerTokens(signedIn.tokens, existing.tokens)) {
+      return { account: existing, created: false, tokensTaken: false };
+    }
+    existing.tokens = signedIn.tokens;
     existing.state = { kind: "ok" };
-    return { account: existing, created: false };
+    return { account: existing, created: false, tokensTaken: true };
   }
   const account: Account = {
     id: newAccountId(),
     accountId: signedIn.accountId,
-    email: signedIn.email,
+    email,
     plan: signedIn.plan,
     label: null,
     tokens: signedIn.tokens,
@@ -51,7 +71,7 @@ export function upsertAccount(
   };
   pool.accounts.push(account);
   if (pool.defaultAccount === null) pool.defaultAccount = account.id;
-  return { account, created: true };
+  return { account, created: true, tokensTaken: true };
 }
 
 /** 1-based position of an account in the pool, as `list` shows it. */
@@ -62,7 +82,8 @@ export function accountIndex(pool: Pool, id: string): number {
 /** Resolves `2`, `alice@example.com`, `acc_…`, a ChatGPT account id or a label to one account. */
 export function resolveAccount(pool: Pool, selector: string): Account {
   const s = selector.trim();
-  if (s === "") throw new UsageError("name an account: its number, email or id (see codex-pool list)");
+  if (s === "")
+    throw new UsageError("name an account: its number, email or id (see codex-pool list)");
   if (/^\d+$/.test(s)) {
     const account = pool.accounts[Number(s) - 1];
     if (!account) {
@@ -74,14 +95,21 @@ export function resolveAccount(pool: Pool, selector: string): Account {
     }
     return account;
   }
-  const byId = pool.accounts.find((a) => a.id === s || a.accountId === s);
+  const byId = pool.accounts.find((a) => a.id === s);
   if (byId) return byId;
   const lower = s.toLowerCase();
-  const matches = pool.accounts.filter((a) => a.email === lower || a.label === s);
-  if (matches.length === 1 && matches[0]) return matches[0];
-  if (matches.length > 1) {
-    const choices = matches.map((a) => `${accountIndex(pool, a.id)} (${a.accountId})`).join(", ");
-    throw new UsageError(`"${s}" matches several accounts (${choices}); use the number or id`);
+  // One workspace may be in the pool under two emails (two seats), one email under two workspaces.
+  for (const matches of [
+    pool.accounts.filter((a) => a.accountId === s),
+    pool.accounts.filter((a) => a.email === lower || a.label === s),
+  ]) {
+    if (matches.length === 1 && matches[0]) return matches[0];
+    if (matches.length > 1) {
+      const choices = matches
+        .map((a) => `${accountIndex(pool, a.id)} (${a.email}, ${a.accountId})`)
+        .join(", ");
+      throw new UsageError(`"${s}" matches several accounts: ${choices}; use the number or id`);
+    }
   }
   throw new AccountNotFoundError(`no account matches "${s}" (see codex-pool list)`);
 }
@@ -116,9 +144,13 @@ export function adoptTokens(
   email: string | null,
   tokens: Tokens,
 ): Account | null {
-  const account = pool.accounts.find(
-    (a) => a.accountId === accountId && (email === null || a.email === email),
+  const wanted = email?.trim().toLowerCase() ?? null;
+  const matches = pool.accounts.filter(
+    (a) => a.accountId === accountId && (wanted === null || a.email === wanted),
   );
+  // Without an email, two seats of one workspace cannot be told apart: adopt nothing rather than
+  // give one seat the other's tokens.
+  const account = matches.length === 1 ? matches[0] : undefined;
   if (!account || !isNewerTokens(account.tokens, tokens)) return null;
   account.tokens = tokens;
   if (account.state.kind === "needs-login") account.state = { kind: "ok" };

@@ -2,17 +2,23 @@
  * The pool store (PRODUCT.md decision 1): one JSON file, validated on every read, changed only in
  * a transaction — cross-process lock → read → change → atomic write with fsync → release — with the
  * previous good version kept as a backup. A file that cannot be read or validated is never
- * overwritten: the command stops with one line naming the file and the backup.
+ * overwritten: the transaction fails before writing, with one line naming the file and the backup.
+ *
+ * Every writer of pool.json goes through transact() and so through the one lock (unlike the seed,
+ * whose lock guarded supervisors only: SEED_SUPERVISOR.md O11). The paths are fixed when the store
+ * is built, so a transaction can never read one file and write another (R1, R26).
  */
 import fs from "node:fs/promises";
 import { systemClock, type Clock } from "../platform/clock.js";
+import { PoolCorruptError, errorMessage, hasErrorCode } from "../platform/errors.js";
 import {
-  PoolCorruptError,
-  errorMessage,
-  hasErrorCode,
-} from "../platform/errors.js";
-import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from "../platform/atomic-file.js";
-import { withLock } from "../platform/lock.js";
+  ensurePrivateDir,
+  readFileIfExists,
+  removeOrphanTemps,
+  writeFileAtomic,
+} from "../platform/atomic-file.js";
+import { removeOrphanLockTemps, withLock } from "../platform/lock.js";
+import { processAlive } from "../platform/process-alive.js";
 import type { PoolPaths } from "../platform/paths.js";
 import { POOL_VERSION, PoolSchema, emptyPool, type Pool } from "./schema.js";
 
@@ -23,8 +29,20 @@ export interface PoolStoreOptions {
   clock?: Clock;
 }
 
-export interface TransactOptions {
+export interface TransactOptions<T = unknown> {
   signal?: AbortSignal;
+  /**
+   * Runs after a successful commit, still under the lock, with the change's result: for a quick
+   * local write that must follow the commit and must not interleave with another transaction
+   * (`switch` writes $CODEX_HOME/auth.json only once the tokens it adopted are safely stored).
+   * Its error propagates; the commit stands.
+   */
+  afterCommit?: (result: T) => Promise<void>;
+}
+
+/** What a change function gets besides the pool: the lock's lease signal (aborted if lost). */
+export interface TransactContext {
+  readonly signal: AbortSignal;
 }
 
 export class PoolStore {
@@ -45,13 +63,21 @@ export class PoolStore {
     return (await this.readRaw()).pool;
   }
 
-  private corrupt(detail: string, cause?: unknown): PoolCorruptError {
+  private async corrupt(detail: string, cause?: unknown): Promise<PoolCorruptError> {
     const { poolFile, poolBackup } = this.paths;
-    return new PoolCorruptError(
-      `pool file ${poolFile} ${detail}; it was left untouched — restore the last good version with ` +
-        `\`cp ${poolBackup} ${poolFile}\` (or move it away to start an empty pool)`,
-      { cause },
-    );
+    let backupExists = false;
+    try {
+      await fs.access(poolBackup);
+      backupExists = true;
+    } catch {
+      backupExists = false;
+    }
+    const fix = backupExists
+      ? `restore the last good version with \`cp ${poolBackup} ${poolFile}\` (or move the file away to start an empty pool)`
+      : `there is no backup (${poolBackup} does not exist): fix the file, or move it away to start an empty pool`;
+    return new PoolCorruptError(`pool file ${poolFile} ${detail}; it was left untouched — ${fix}`, {
+      cause,
+    });
   }
 
   private async readRaw(): Promise<{ pool: Pool; text: string | null }> {
@@ -65,14 +91,14 @@ export class PoolStore {
           { cause: error },
         );
       }
-      throw this.corrupt(`cannot be read (${errorMessage(error)})`, error);
+      throw await this.corrupt(`cannot be read (${errorMessage(error)})`, error);
     }
     if (text === null) return { pool: emptyPool(), text: null };
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw this.corrupt("is not valid JSON", error);
+      throw await this.corrupt("is not valid JSON", error);
     }
     const version = (json as { version?: unknown } | null)?.version;
     if (typeof version === "number" && version > POOL_VERSION) {
@@ -84,21 +110,22 @@ export class PoolStore {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "invalid";
-      throw this.corrupt(`does not match the pool format (${where})`, parsed.error);
+      throw await this.corrupt(`does not match the pool format (${where})`, parsed.error);
     }
     return { pool: parsed.data, text };
   }
 
   /**
    * Runs `change` on a fresh copy of the pool under the cross-process lock and commits the result
-   * if it changed. `change` may be async but must not hold the lock across slow work (network,
-   * child processes): do that outside and commit its result in a short transaction.
+   * if it changed. A throw from `change` commits nothing. `change` may be async but must not hold
+   * the lock across slow work (network, child processes): do that outside and commit its result
+   * in a short transaction.
    */
   async transact<T>(
-    change: (pool: Pool) => T | Promise<T>,
-    options: TransactOptions = {},
+    change: (pool: Pool, tx: TransactContext) => T | Promise<T>,
+    options: TransactOptions<T> = {},
   ): Promise<T> {
-    await ensurePrivateDir(this.paths.poolHome);
+    await ensurePrivateDir(this.paths.poolHome, { tighten: true });
     return withLock(
       this.paths.poolLock,
       {
@@ -110,18 +137,34 @@ export class PoolStore {
         ...(options.signal ? { signal: options.signal } : {}),
       },
       async (lock) => {
+        // Read first: a corrupt file stops the transaction before anything is written.
         const { pool, text } = await this.readRaw();
-        const result = await change(pool);
+        await this.sweepOrphans();
+        const result = await change(pool, { signal: lock.signal });
         const validated = PoolSchema.parse(pool); // a bug in `change` must not reach the disk
         const next = JSON.stringify(validated, null, 2) + "\n";
         if (next !== text) {
           await lock.assertHeld();
+          // The backup is the version we just validated, so it is always a good one.
           if (text !== null) await writeFileAtomic(this.paths.poolBackup, text);
           await writeFileAtomic(this.paths.poolFile, next);
         }
+        if (options.afterCommit) await options.afterCommit(result);
         return result;
       },
     );
+  }
+
+  /**
+   * Temp files of writers killed mid-write. Pool temps are written only under the lock we hold, so
+   * none is in use: those of a dead pid go. Lock temps are made before taking the lock, possibly
+   * by another host sharing the directory; the lock module judges those.
+   */
+  private async sweepOrphans(): Promise<void> {
+    const gone = ({ pid }: { pid: number }): boolean => pid !== process.pid && !processAlive(pid);
+    await removeOrphanTemps(this.paths.poolFile, gone);
+    await removeOrphanTemps(this.paths.poolBackup, gone);
+    await removeOrphanLockTemps(this.paths.poolLock, this.lockStaleMs, this.clock);
   }
 
   /** File and directory modes, for `doctor` and tests. */

@@ -1,8 +1,72 @@
-import { CodexPoolError } from "../../platform/errors.js";
+/**
+ * `codex-pool import [--auth-file PATH]`: add (or update) the account held in a Codex auth.json.
+ * Identity comes from the JWTs; the same ChatGPT account id + email updates its row.
+ */
+import { identityFromTokens } from "../../auth/jwt.js";
+import { poolTokensFrom, readAuthFile, tokensOf } from "../../codex/auth-file.js";
+import { CodexPoolError, ExitCode } from "../../platform/errors.js";
+import { expandHome } from "../../platform/paths.js";
+import { accountIndex, upsertAccount } from "../../pool/accounts.js";
 import type { CommandContext } from "../context.js";
 
-// PLACEHOLDER: replaced by the issue that builds this command.
-// eslint-disable-next-line @typescript-eslint/require-await
-export async function importCmd(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  throw new CodexPoolError("this command is not built yet");
+export interface ImportOptions {
+  authFile?: string;
+}
+
+export async function importCmd(ctx: CommandContext, opts: ImportOptions = {}): Promise<number> {
+  const file = opts.authFile ? expandHome(opts.authFile, ctx.env) : ctx.codex.authFile;
+  const auth = await readAuthFile(file);
+  if (auth === null) {
+    throw new CodexPoolError(
+      `no Codex auth.json at ${file}; sign in with \`codex login\` first, pass --auth-file PATH, or use codex-pool login`,
+    );
+  }
+  const tokens = tokensOf(auth);
+  if (tokens === null) {
+    const apiKeyOnly = typeof auth.OPENAI_API_KEY === "string" && auth.OPENAI_API_KEY !== "";
+    throw new CodexPoolError(
+      apiKeyOnly
+        ? `${file} holds an API key, not a ChatGPT sign-in; the pool holds ChatGPT accounts only — sign in with codex-pool login`
+        : `${file} holds no ChatGPT tokens (access and refresh token); sign in with \`codex login\` or codex-pool login`,
+    );
+  }
+  const identity = identityFromTokens(tokens.idToken, tokens.accessToken);
+  const accountId = identity.accountId ?? tokens.accountId;
+  const email = identity.email;
+  if (accountId === null || email === null) {
+    const missing = accountId === null ? "ChatGPT account id" : "email";
+    throw new CodexPoolError(
+      `the tokens in ${file} carry no ${missing}, so the account cannot be identified; nothing was imported — sign in again with codex-pool login`,
+    );
+  }
+  const now = new Date(ctx.clock.now());
+  const result = await ctx.store.transact((pool) => {
+    const { account, created, tokensTaken } = upsertAccount(
+      pool,
+      { accountId, email, plan: identity.plan, tokens: poolTokensFrom(tokens) },
+      now,
+      { keepNewer: true },
+    );
+    return {
+      created,
+      tokensTaken,
+      index: accountIndex(pool, account.id),
+      plan: account.plan,
+      isDefault: pool.defaultAccount === account.id,
+    };
+  });
+  const plan = result.plan ? ` (${result.plan})` : "";
+  const dflt = result.isDefault ? " (default)" : "";
+  if (result.created) {
+    ctx.out.line(`Imported ${email}${plan} as account ${result.index}${dflt}.`);
+  } else if (result.tokensTaken) {
+    ctx.out.line(
+      `Updated ${email}${plan}, account ${result.index}${dflt}, with the tokens of ${file}.`,
+    );
+  } else {
+    ctx.out.line(
+      `${email}${plan} is already account ${result.index}${dflt}; the pool's tokens are newer than ${file}'s, so they were kept.`,
+    );
+  }
+  return ExitCode.ok;
 }

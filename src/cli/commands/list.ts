@@ -1,8 +1,87 @@
-import { CodexPoolError } from "../../platform/errors.js";
+/**
+ * `codex-pool list [--json]`: the accounts in the pool. Reads without the lock (an atomic rename
+ * means a reader sees a whole file), so it stays fast. Never prints a token: the JSON is built
+ * field by field, not by dumping the account.
+ */
+import { ExitCode } from "../../platform/errors.js";
+import type { Account, Pool } from "../../pool/schema.js";
 import type { CommandContext } from "../context.js";
+import { renderTable } from "../output.js";
 
-// PLACEHOLDER: replaced by the issue that builds this command.
-// eslint-disable-next-line @typescript-eslint/require-await
-export async function list(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  throw new CodexPoolError("this command is not built yet");
+export interface ListOptions {
+  json?: boolean;
+}
+
+export interface ListedAccount {
+  index: number;
+  id: string;
+  email: string;
+  accountId: string;
+  plan: string | null;
+  state: "ok" | "needs-login";
+  stateReason: string | null;
+  default: boolean;
+  label: string | null;
+  addedAt: string;
+  lastUsedAt: string | null;
+  accessTokenExpiresAt: string | null;
+}
+
+export function listedAccounts(pool: Pool): ListedAccount[] {
+  return pool.accounts.map((a: Account, i) => ({
+    index: i + 1,
+    id: a.id,
+    email: a.email,
+    accountId: a.accountId,
+    plan: a.plan,
+    state: a.state.kind,
+    stateReason: a.state.kind === "needs-login" ? a.state.reason : null,
+    default: pool.defaultAccount === a.id,
+    label: a.label,
+    addedAt: a.addedAt,
+    lastUsedAt: a.lastUsedAt,
+    accessTokenExpiresAt: a.tokens.accessTokenExpiresAt,
+  }));
+}
+
+/** "3m ago", "5h ago", "2d ago", or "never". */
+export function ago(iso: string | null, now: number): string {
+  if (iso === null) return "never";
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return "just now";
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h ago`;
+  return `${Math.floor(hours / 24)}d ago`;
+}
+
+export async function list(ctx: CommandContext, opts: ListOptions = {}): Promise<number> {
+  const pool = await ctx.store.read();
+  const accounts = listedAccounts(pool);
+  if (opts.json === true) {
+    ctx.out.json({ accounts });
+    return ExitCode.ok;
+  }
+  if (accounts.length === 0) {
+    ctx.out.line(
+      "The pool is empty. Add an account with `codex-pool login` (sign in with ChatGPT) or " +
+        "`codex-pool import` (the account codex is signed in with).",
+    );
+    return ExitCode.ok;
+  }
+  const now = ctx.clock.now();
+  const rows = accounts.map((a) => [
+    String(a.index),
+    a.default ? ctx.out.paint("green", "*") : "",
+    a.email,
+    a.plan ?? "-",
+    a.label ?? "",
+    a.state === "ok" ? "ok" : ctx.out.paint("yellow", `needs-login (${a.stateReason ?? "?"})`),
+    ago(a.lastUsedAt, now),
+  ]);
+  for (const line of renderTable(["#", "", "EMAIL", "PLAN", "LABEL", "STATE", "LAST USED"], rows)) {
+    ctx.out.line(line);
+  }
+  return ExitCode.ok;
 }

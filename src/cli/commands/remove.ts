@@ -1,8 +1,76 @@
-import { CodexPoolError } from "../../platform/errors.js";
+/**
+ * `codex-pool remove <n|email|id> [--yes]`: take an account out of the pool. It asks first on a
+ * terminal; without one (scripts, CI) it refuses unless --yes, rather than hang on a prompt.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { CodexPoolError, ExitCode } from "../../platform/errors.js";
+import { accountIndex, resolveAccount } from "../../pool/accounts.js";
 import type { CommandContext } from "../context.js";
 
-// PLACEHOLDER: replaced by the issue that builds this command.
-// eslint-disable-next-line @typescript-eslint/require-await
-export async function remove(_ctx: CommandContext, ..._args: unknown[]): Promise<number> {
-  throw new CodexPoolError("this command is not built yet");
+export interface RemoveOptions {
+  yes?: boolean;
+}
+
+async function confirm(ctx: CommandContext, question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: ctx.out.stderr, terminal: true });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^\s*y(es)?\s*$/i.test(answer);
+  } finally {
+    rl.close();
+  }
+}
+
+export async function remove(
+  ctx: CommandContext,
+  selector: string,
+  opts: RemoveOptions = {},
+): Promise<number> {
+  // Resolve for the question from a snapshot; the transaction re-resolves by our stable id.
+  const snapshot = await ctx.store.read();
+  const chosen = resolveAccount(snapshot, selector);
+  const label = `${chosen.email} (account ${accountIndex(snapshot, chosen.id)})`;
+  if (opts.yes !== true) {
+    if (process.stdin.isTTY !== true) {
+      throw new CodexPoolError(
+        `not removing ${label} without confirmation: there is no terminal to ask on; add --yes`,
+      );
+    }
+    if (!(await confirm(ctx, `Remove ${label}?`))) {
+      ctx.out.line("Nothing removed.");
+      return ExitCode.ok;
+    }
+  }
+  const result = await ctx.store.transact((pool) => {
+    const at = pool.accounts.findIndex((a) => a.id === chosen.id);
+    if (at < 0) return null; // removed by someone else meanwhile
+    const [removed] = pool.accounts.splice(at, 1);
+    let newDefault: { email: string; index: number } | null = null;
+    if (pool.defaultAccount === chosen.id) {
+      // The account that followed it takes over (the first one if it was the last), else none.
+      const next = pool.accounts[at] ?? pool.accounts[0] ?? null;
+      pool.defaultAccount = next?.id ?? null;
+      if (next) newDefault = { email: next.email, index: accountIndex(pool, next.id) };
+    }
+    const liveSessions = pool.sessions.filter((s) => s.account === chosen.id).map((s) => s.pid);
+    return { email: removed?.email ?? chosen.email, newDefault, liveSessions };
+  });
+  if (result === null) {
+    ctx.out.line(`${label} was already removed.`);
+    return ExitCode.ok;
+  }
+  // The id is ours ("acc_" + hex, checked by the schema), so this path stays inside homes/.
+  await fs.rm(path.join(ctx.paths.homesDir, chosen.id), { recursive: true, force: true });
+  if (result.liveSessions.length > 0) {
+    ctx.out.info(
+      `a running session still uses it (pid ${result.liveSessions.join(", ")}); it keeps running until it ends`,
+    );
+  }
+  const dflt = result.newDefault
+    ? ` The default is now ${result.newDefault.email} (account ${result.newDefault.index}).`
+    : "";
+  ctx.out.line(`Removed ${label}.${dflt}`);
+  return ExitCode.ok;
 }
