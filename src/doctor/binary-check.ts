@@ -12,7 +12,7 @@ export const TESTED_CODEX_VERSION = "0.169.0";
 function versionOf(file: string, env: Env): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, ["--version"], { timeout: 10_000, env: { ...env } }, (error, stdout) => {
-      if (error) reject(error);
+      if (error) reject(new Error(error.message, { cause: error }));
       else resolve(stdout.trim());
     });
   });
