@@ -137,11 +137,17 @@ function launchAccount(
       ...effects,
     );
   }
-  // The first launch (or a relaunch after a wait with no session to resume yet).
+  // The first launch (or a relaunch after a wait with no session to resume yet). The very first
+  // launch runs the user's own argv even when it names a session (`resume <id> "prompt"`): a
+  // rebuilt resume argv would drop their prompt.
+  const firstLaunch = ctx.account === null;
   effects.push({
     type: "launch",
     account,
-    resume: ctx.sessionId !== null ? { sessionId: ctx.sessionId, continuation: false } : null,
+    resume:
+      ctx.sessionId !== null && !firstLaunch
+        ? { sessionId: ctx.sessionId, continuation: false }
+        : null,
   });
   return step(withPhase(state, { kind: "launching", pendingExit: null }, fresh), ...effects);
 }

@@ -67,14 +67,16 @@ describe("start", () => {
     expect(t.state.ctx.switches).toBe(0);
   });
 
-  it("a resume of a known session is bound at once", () => {
+  it("a resume of a known session is bound at once and launched with the user's own argv", () => {
     const t = drive(
       tui,
       [{ type: "selected", account: A }, { type: "launched" }],
       initialState(SID),
     );
     expect(t.state.phase.kind).toBe("running");
-    expect(ofType(t.effects, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: false });
+    expect(t.state.ctx.sessionId).toBe(SID);
+    // The user's `resume <id> "prompt"` keeps its prompt: no rebuilt resume argv on the first launch.
+    expect(ofType(t.effects, "launch")[0]?.resume).toBeNull();
   });
 
   it("an unbound child becomes running when the rollout is found", () => {
