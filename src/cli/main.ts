@@ -3,12 +3,9 @@
  * The one exit path (STYLE.md rule 19): commands return exit codes or throw; only this file
  * prints errors and calls process.exit.
  */
-import { CommanderError } from "commander";
 import { CodexPoolError, ExitCode, errorMessage } from "../platform/errors.js";
 import { redact } from "../platform/redact.js";
-import { buildProgram } from "./program.js";
 
-let exitCode: number = ExitCode.ok;
 const debug = process.argv.includes("--debug") || process.env["CODEX_POOL_DEBUG"] === "1";
 
 function report(error: unknown): number {
@@ -26,28 +23,45 @@ function report(error: unknown): number {
   return ExitCode.failed;
 }
 
-const program = buildProgram({
-  async invoke(load, args, flags) {
-    try {
-      const { createContext } = await import("./context.js");
-      const handler = await load();
-      const ctx = createContext({ flags });
-      exitCode = await handler(ctx, ...(args as never[]));
-    } catch (error) {
-      exitCode = report(error);
+/** Every command but the start-up-critical `run -- --version`: commander, then the handler. */
+async function runProgram(): Promise<number> {
+  // Loaded here, not at the top, so the fast path below never pays for commander.
+  const [{ CommanderError }, { buildProgram }] = await Promise.all([
+    import("commander"),
+    import("./program.js"),
+  ]);
+  let code: number = ExitCode.ok;
+  const program = buildProgram({
+    async invoke(load, args, flags) {
+      try {
+        const { createContext } = await import("./context.js");
+        const handler = await load();
+        const ctx = createContext({ flags });
+        code = await handler(ctx, ...(args as never[]));
+      } catch (error) {
+        code = report(error);
+      }
+    },
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      code = error.exitCode === 0 ? 0 : ExitCode.usage;
+    } else {
+      code = report(error);
     }
-  },
-});
-program.exitOverride();
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Help and version exit 0; usage errors were already printed by commander.
-    exitCode = error.exitCode === 0 ? 0 : ExitCode.usage;
-  } else {
-    exitCode = report(error);
   }
+  return code;
+}
+
+let exitCode: number;
+try {
+  const { runInfoFastPath } = await import("./info-fast-path.js");
+  exitCode = (await runInfoFastPath(process.argv.slice(2), process.env)) ?? (await runProgram());
+} catch (error) {
+  exitCode = report(error);
 }
 process.exitCode = exitCode;
