@@ -45,7 +45,7 @@ const ErrorBodySchema = z.object({
   error: z
     .union([
       z.string(),
-      z.object({ code: z.string().optional(), type: z.string().optional() }).loose(),
+      z.object({ code: z.string().optional(), type: z.string().optional() }).passthrough(),
     ])
     .optional(),
   error_description: z.string().optional(),

@@ -2,12 +2,22 @@
  * Writes fake Codex rollout files (sessions/YYYY/MM/DD/rollout-<time>-<uuid>.jsonl) for tests and
  * the bench: `count` old sessions spread over past days, each with a session_meta line.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 
 function pad(n: number): string {
   return String(n).padStart(2, "0");
+}
+
+/** A UUIDv7 for time `t`, as codex names its sessions (the first 48 bits are the time in ms). */
+export function uuidV7(t: Date): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(t.getTime(), 0, 6);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 export function dayFolder(t: Date): string {
@@ -49,7 +59,7 @@ export async function writeRollout(
   meta: { id?: string; timestamp: Date; cwd: string; originator?: string; padding?: number },
   extra: string[] = [],
 ): Promise<{ file: string; id: string }> {
-  const id = meta.id ?? randomUUID();
+  const id = meta.id ?? uuidV7(meta.timestamp);
   const dir = path.join(sessionsDir, dayFolder(meta.timestamp));
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, rolloutName(meta.timestamp, id));

@@ -12,19 +12,23 @@ import { CodexPoolError, errorMessage, hasErrorCode } from "../platform/errors.j
 import type { Tokens } from "../pool/schema.js";
 import { tokenExpiry } from "../auth/jwt.js";
 
-const AuthTokensSchema = z.looseObject({
-  id_token: z.string().optional(),
-  access_token: z.string().optional(),
-  refresh_token: z.string().optional(),
-  account_id: z.string().nullish(),
-});
+const AuthTokensSchema = z
+  .object({
+    id_token: z.string().optional(),
+    access_token: z.string().optional(),
+    refresh_token: z.string().optional(),
+    account_id: z.string().nullish(),
+  })
+  .passthrough();
 
-const AuthFileSchema = z.looseObject({
-  auth_mode: z.string().nullish(),
-  OPENAI_API_KEY: z.string().nullish(),
-  tokens: AuthTokensSchema.nullish(),
-  last_refresh: z.string().nullish(),
-});
+const AuthFileSchema = z
+  .object({
+    auth_mode: z.string().nullish(),
+    OPENAI_API_KEY: z.string().nullish(),
+    tokens: AuthTokensSchema.nullish(),
+    last_refresh: z.string().nullish(),
+  })
+  .passthrough();
 
 export type AuthFile = z.infer<typeof AuthFileSchema>;
 

@@ -13,15 +13,17 @@
 import { z } from "zod";
 import { isSessionId, type SessionId } from "./session-id.js";
 
-const SessionMetaPayload = z.looseObject({
-  id: z.string(),
-  timestamp: z.string().optional(),
-  cwd: z.string().optional(),
-  originator: z.string().optional(),
-  source: z.unknown().optional(),
-  cli_version: z.string().optional(),
-  creator_account_id: z.string().optional(),
-});
+const SessionMetaPayload = z
+  .object({
+    id: z.string(),
+    timestamp: z.string().optional(),
+    cwd: z.string().optional(),
+    originator: z.string().optional(),
+    source: z.unknown().optional(),
+    cli_version: z.string().optional(),
+    creator_account_id: z.string().optional(),
+  })
+  .passthrough();
 
 export interface SessionMeta {
   readonly id: SessionId;
@@ -34,18 +36,22 @@ export interface SessionMeta {
   readonly creatorAccountId: string | null;
 }
 
-const Window = z.looseObject({
-  used_percent: z.number().optional(),
-  window_minutes: z.number().nullish(),
-  resets_at: z.number().nullish(),
-});
+const Window = z
+  .object({
+    used_percent: z.number().optional(),
+    window_minutes: z.number().nullish(),
+    resets_at: z.number().nullish(),
+  })
+  .passthrough();
 
-const RateLimits = z.looseObject({
-  limit_id: z.string().nullish(),
-  primary: Window.nullish(),
-  secondary: Window.nullish(),
-  plan_type: z.string().nullish(),
-});
+const RateLimits = z
+  .object({
+    limit_id: z.string().nullish(),
+    primary: Window.nullish(),
+    secondary: Window.nullish(),
+    plan_type: z.string().nullish(),
+  })
+  .passthrough();
 
 export interface RateLimitWindow {
   readonly usedPercent: number | null;
@@ -83,16 +89,18 @@ export type RolloutEvent =
   | { readonly type: "token_count"; readonly rateLimits: RolloutRateLimits | null }
   | { readonly type: "error"; readonly error: TurnError };
 
-const Line = z.looseObject({ type: z.string(), payload: z.unknown() });
-const EventPayload = z.looseObject({
-  type: z.string(),
-  turn_id: z.string().nullish(),
-  reason: z.string().nullish(),
-  message: z.string().nullish(),
-  error: z.unknown().optional(),
-  codex_error_info: z.unknown().optional(),
-  rate_limits: z.unknown().optional(),
-});
+const Line = z.object({ type: z.string(), payload: z.unknown() }).passthrough();
+const EventPayload = z
+  .object({
+    type: z.string(),
+    turn_id: z.string().nullish(),
+    reason: z.string().nullish(),
+    message: z.string().nullish(),
+    error: z.unknown().optional(),
+    codex_error_info: z.unknown().optional(),
+    rate_limits: z.unknown().optional(),
+  })
+  .passthrough();
 
 function errorInfo(value: unknown): string | null {
   if (typeof value === "string") return value;
@@ -104,7 +112,8 @@ function turnError(value: unknown): TurnError | null {
   if (value === null || value === undefined) return null;
   if (typeof value === "string") return { message: value, codexErrorInfo: null };
   const parsed = z
-    .looseObject({ message: z.string().nullish(), codex_error_info: z.unknown().optional() })
+    .object({ message: z.string().nullish(), codex_error_info: z.unknown().optional() })
+    .passthrough()
     .safeParse(value);
   if (!parsed.success) return null;
   return {

@@ -55,6 +55,13 @@ export function candidateDayFolders(times: readonly number[]): string[] {
   return [...out];
 }
 
+/** The creation time (ms) encoded in a UUIDv7, or null for any other UUID version. */
+export function uuidV7Time(id: string): number | null {
+  const hex = id.replace(/-/g, "");
+  if (hex.length !== 32 || hex[12] !== "7") return null;
+  return parseInt(hex.slice(0, 12), 16);
+}
+
 async function realCwd(dir: string): Promise<string> {
   try {
     return await fs.realpath(dir);
@@ -136,6 +143,13 @@ export async function findNewRollout(options: FindRolloutOptions): Promise<Found
         if (rejected.has(name)) continue;
         const id = sessionIdFromRolloutName(name);
         if (id === null || options.exclude?.has(id)) {
+          rejected.add(name);
+          continue;
+        }
+        // Session ids are UUIDv7: their first 48 bits are the creation time in ms. An old session
+        // is rejected by its name alone, without a stat, so a full day folder costs no I/O per file.
+        const created = uuidV7Time(id);
+        if (created !== null && created < options.since - slack) {
           rejected.add(name);
           continue;
         }

@@ -4,7 +4,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parse as parseToml } from "smol-toml";
+import { createRequire } from "node:module";
+import type { parse as ParseToml } from "smol-toml";
 import { ConfigError, errorMessage, hasErrorCode } from "./errors.js";
 import { expandHome, type Env } from "./paths.js";
 import {
@@ -99,7 +100,10 @@ function readConfigToml(file: string): Record<string, unknown> {
     });
   }
   try {
-    return parseToml(text);
+    // Loaded only when a config.toml exists: most runs have none, and start-up time matters
+    // (`codex-pool run -- --version` is measured against the bare codex launcher).
+    const { parse } = createRequire(import.meta.url)("smol-toml") as { parse: typeof ParseToml };
+    return parse(text);
   } catch (error) {
     const first = errorMessage(error).split("\n")[0] ?? "";
     throw new ConfigError(`${file} is not valid TOML (${first}); fix or remove it`, {

@@ -6,7 +6,7 @@ import { z } from "zod";
 
 export const POOL_VERSION = 1;
 
-const IsoTime = z.iso.datetime({ offset: true });
+const IsoTime = z.string().datetime({ offset: true });
 
 /** One quota window. `kind` comes from its length (300 min → 5h, 10080 → weekly), never its slot. */
 export const QuotaWindowSchema = z.object({

@@ -5,35 +5,41 @@
 import { z } from "zod";
 import type { SimAccountSpec } from "./types.js";
 
-const UsageSchema = z.strictObject({
-  primaryUsedPercent: z.number().optional(),
-  primaryResetAt: z.number().optional(),
-  secondaryUsedPercent: z.number().optional(),
-  secondaryResetAt: z.number().optional(),
-  status: z.number().int().optional(),
-  body: z.unknown().optional(),
-  latencyMs: z.number().nonnegative().optional(),
-  hang: z.boolean().optional(),
-});
+const UsageSchema = z
+  .object({
+    primaryUsedPercent: z.number().optional(),
+    primaryResetAt: z.number().optional(),
+    secondaryUsedPercent: z.number().optional(),
+    secondaryResetAt: z.number().optional(),
+    status: z.number().int().optional(),
+    body: z.unknown().optional(),
+    latencyMs: z.number().nonnegative().optional(),
+    hang: z.boolean().optional(),
+  })
+  .strict();
 
-const TurnsSchema = z.strictObject({
-  limitAfter: z.number().int().nonnegative().nullable().optional(),
-  usedPercentByTurn: z.array(z.number()).optional(),
-  resetsAt: z.number().optional(),
-  latencyMs: z.number().nonnegative().optional(),
-  hang: z.boolean().optional(),
-  failStatus: z.number().int().optional(),
-  websocket: z.boolean().optional(),
-});
+const TurnsSchema = z
+  .object({
+    limitAfter: z.number().int().nonnegative().nullable().optional(),
+    usedPercentByTurn: z.array(z.number()).optional(),
+    resetsAt: z.number().optional(),
+    latencyMs: z.number().nonnegative().optional(),
+    hang: z.boolean().optional(),
+    failStatus: z.number().int().optional(),
+    websocket: z.boolean().optional(),
+  })
+  .strict();
 
-export const SimAccountSpecSchema = z.strictObject({
-  accountId: z.string().min(1),
-  email: z.string().min(3),
-  plan: z.string().optional(),
-  accessTokenTtlSeconds: z.number().optional(),
-  usage: UsageSchema.optional(),
-  turns: TurnsSchema.optional(),
-});
+export const SimAccountSpecSchema = z
+  .object({
+    accountId: z.string().min(1),
+    email: z.string().min(3),
+    plan: z.string().optional(),
+    accessTokenTtlSeconds: z.number().optional(),
+    usage: UsageSchema.optional(),
+    turns: TurnsSchema.optional(),
+  })
+  .strict();
 
 const ScenarioSchema = z.object({ accounts: z.array(SimAccountSpecSchema).min(1) });
 

@@ -10,25 +10,33 @@ import { rateLimitHeaders, turnSnapshot, type Snapshot } from "./rate-limits.js"
 import { answerEvents, emptyEvents, type ResponseEvent } from "./responses-events.js";
 import type { AccountState } from "./state.js";
 
-const ContentSchema = z.looseObject({ type: z.string().optional(), text: z.string().optional() });
-const ItemSchema = z.looseObject({
-  type: z.string().optional(),
-  role: z.string().optional(),
-  content: z.union([z.string(), z.array(ContentSchema)]).optional(),
-});
-const RequestSchema = z.looseObject({
-  model: z.string().optional(),
-  generate: z.boolean().optional(),
-  previous_response_id: z.string().nullish(),
-  input: z.array(z.unknown()).optional(),
-  text: z
-    .looseObject({
-      format: z
-        .looseObject({ type: z.string().optional(), schema: z.unknown().optional() })
-        .nullish(),
-    })
-    .nullish(),
-});
+const ContentSchema = z
+  .object({ type: z.string().optional(), text: z.string().optional() })
+  .passthrough();
+const ItemSchema = z
+  .object({
+    type: z.string().optional(),
+    role: z.string().optional(),
+    content: z.union([z.string(), z.array(ContentSchema)]).optional(),
+  })
+  .passthrough();
+const RequestSchema = z
+  .object({
+    model: z.string().optional(),
+    generate: z.boolean().optional(),
+    previous_response_id: z.string().nullish(),
+    input: z.array(z.unknown()).optional(),
+    text: z
+      .object({
+        format: z
+          .object({ type: z.string().optional(), schema: z.unknown().optional() })
+          .passthrough()
+          .nullish(),
+      })
+      .passthrough()
+      .nullish(),
+  })
+  .passthrough();
 
 export type ResponsesRequest = z.infer<typeof RequestSchema>;
 
