@@ -63,6 +63,7 @@ export async function chooseAccount(
   const commit = options.commit ?? true;
   const me = deps.live.me;
   let attempts = 0;
+  const checked = new Set<string>();
   for (;;) {
     signal.throwIfAborted();
     const pool = await deps.store.read();
@@ -82,7 +83,11 @@ export async function chooseAccount(
     // Bounded: each round either commits or learns something new about one account.
     attempts += 1;
     const lastChance = attempts > pool.accounts.length + 1;
-    if (!isFresh(chosen, now)) {
+    // After a wait for a reset every snapshot is suspect (we waited because all were out): look
+    // again once, so a stale "usable" never relaunches into the same limit without a pause.
+    const recheck = request.purpose === "after-wait" && !checked.has(chosen.id);
+    if (recheck || !isFresh(chosen, now)) {
+      checked.add(chosen.id);
       const started = performance.now();
       const outcome = await deps.probe(chosen, busy.has(chosen.id), signal);
       signal.throwIfAborted();
@@ -113,8 +118,9 @@ export async function chooseAccount(
       if (!row || row.state.kind !== "ok") return false;
       const nowMs = deps.clock.now();
       const busyNow = busyAccounts(fresh, me, nowMs, deps.isAlive);
-      if (busyNow.has(row.id) && !busy.has(row.id) && !lastChance) {
-        // Another session took it while we checked: prefer a free one if there is one.
+      // The user's --account is theirs to share; any other choice yields to a session that
+      // took the account while we checked, when a free one is usable.
+      if (busyNow.has(row.id) && !busy.has(row.id) && row.id !== pinned && !lastChance) {
         const alt = selectAccounts(fresh.accounts, {
           floors: deps.floors,
           now: new Date(nowMs),

@@ -160,6 +160,13 @@ export async function superviseSession(
           bindTimeoutMs: settings.bindTimeoutSeconds * 1000,
           quotaPollMs: settings.quotaPollSeconds * 1000,
           knownFile,
+          otherSessions: async () => {
+            const { pid, host } = live.me;
+            const others = (await store.read()).sessions.filter(
+              (s) => s.sessionId !== null && !(s.pid === pid && s.host === host),
+            );
+            return new Set(others.map((s) => s.sessionId ?? ""));
+          },
           onError: (error) => out.info(`watching the session: ${errorMessage(error)}`),
           observe: async (id, snapshot) => {
             await recordSnapshot(store, id, snapshot);

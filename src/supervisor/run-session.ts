@@ -61,6 +61,8 @@ export interface WatchRequest {
   readonly account: AccountRef;
   readonly sessionId: string | null;
   readonly launchedAt: number;
+  /** The child's pid (codex itself, or a wrapper that execs it in place). */
+  readonly pid: number | null;
   /** The rollout so far belongs to earlier launches: start reading at its end. */
   readonly resumed: boolean;
 }
@@ -177,6 +179,7 @@ export function startSession(ports: SessionPorts, options: RunSessionOptions): S
         account,
         sessionId: resume?.sessionId ?? state.ctx.sessionId,
         launchedAt: ports.clock.now(),
+        pid: launched.child.pid ?? null,
         resumed: resume !== null || state.ctx.sessionId !== null,
       },
       dispatch,

@@ -6,19 +6,16 @@
  * in the pool so other sessions and `status` see it. A timer also re-checks the account's
  * /wham/usage every quotaPollSeconds in case no turn reports it (4b).
  *
- * Cost stays flat: binding lists at most four date folders per poll (rollout-find.ts), a resumed
- * session is looked up once by id, and the tail reads only appended bytes.
+ * Cost stays flat: binding (bind.ts) reads the child's open files or lists at most four date
+ * folders per poll, a resumed session is looked up once by id, and the tail reads only appended
+ * bytes.
  */
-import fs from "node:fs/promises";
-import path from "node:path";
-import { findNewRollout } from "../codex/rollout-find.js";
 import type { RolloutEvent, RolloutRateLimits, RateLimitWindow } from "../codex/rollout-events.js";
 import { RolloutTail } from "../codex/rollout-tail.js";
-import { sessionIdFromRolloutName } from "../codex/session-id.js";
 import { sleep, type Clock } from "../platform/clock.js";
-import { hasErrorCode } from "../platform/errors.js";
 import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
 import { makeWindow } from "../quota/windows.js";
+import { bindRollout, findExitedRollout } from "./bind.js";
 import type { Mode } from "./machine.js";
 import type { WatchEvent, WatchRequest, Watcher } from "./run-session.js";
 
@@ -36,6 +33,8 @@ export interface WatchDeps {
   /** Probes the account's /wham/usage (never spending its refresh token; codex owns it). */
   probe(accountId: string, signal: AbortSignal): Promise<QuotaSnapshot | null>;
   onError(error: unknown): void;
+  /** Session ids other live supervised sessions are bound to (never ours to bind). */
+  otherSessions(): Promise<ReadonlySet<string>>;
   /** The rollout file of the session, once known (kept across launches). */
   knownFile: { current: string | null };
 }
@@ -70,32 +69,7 @@ export function snapshotFromRollout(
   };
 }
 
-/** Finds a known session's rollout by its id, newest date folders first; null when absent. */
-export async function findRolloutById(
-  sessionsDir: string,
-  sessionId: string,
-): Promise<string | null> {
-  const id = sessionId.toLowerCase();
-  const listDesc = async (dir: string): Promise<string[]> => {
-    try {
-      return (await fs.readdir(dir)).sort().reverse();
-    } catch (error) {
-      if (hasErrorCode(error, "ENOENT", "ENOTDIR")) return [];
-      throw error;
-    }
-  };
-  for (const year of await listDesc(sessionsDir)) {
-    for (const month of await listDesc(path.join(sessionsDir, year))) {
-      for (const day of await listDesc(path.join(sessionsDir, year, month))) {
-        const dir = path.join(sessionsDir, year, month, day);
-        for (const name of await listDesc(dir)) {
-          if (sessionIdFromRolloutName(name) === id) return path.join(dir, name);
-        }
-      }
-    }
-  }
-  return null;
-}
+export { findRolloutById } from "./bind.js";
 
 export function startWatch(
   deps: WatchDeps,
@@ -148,36 +122,27 @@ export function startWatch(
     for (const event of await tail.read()) await handle(event);
   };
 
+  const originator = deps.mode === "exec" ? "codex_exec" : "codex-tui";
+  const bindRequest = {
+    sessionsDir: deps.sessionsDir,
+    launchedAt: req.launchedAt,
+    cwd: deps.cwd,
+    originator,
+    clock: deps.clock,
+    otherSessions: () => deps.otherSessions(),
+  } as const;
   const bind = async (): Promise<string | null> => {
-    if (req.sessionId !== null) {
-      const file =
-        deps.knownFile.current ?? (await findRolloutById(deps.sessionsDir, req.sessionId));
-      if (file !== null) return file;
-    }
-    const originator = deps.mode === "exec" ? "codex_exec" : "codex-tui";
-    // The TUI writes its rollout only with the first prompt, which may come much later: after the
-    // bind timeout keep looking, but slowly (four small listings every few seconds).
-    let timeoutMs = deps.bindTimeoutMs;
-    let pollMs = 100;
-    while (!stop.signal.aborted) {
-      const found = await findNewRollout({
-        sessionsDir: deps.sessionsDir,
-        since: req.launchedAt,
-        cwd: deps.cwd,
-        originator,
-        signal: stop.signal,
-        timeoutMs,
-        pollMs,
-        clock: deps.clock,
-      });
-      if (found !== null) {
-        if (req.sessionId === null) emit({ type: "bound", sessionId: found.meta.id });
-        return found.file;
-      }
-      timeoutMs = 60_000;
-      pollMs = 3_000;
-    }
-    return null;
+    const bound = await bindRollout({
+      ...bindRequest,
+      sessionId: req.sessionId,
+      knownFile: deps.knownFile.current,
+      pid: req.pid,
+      bindTimeoutMs: deps.bindTimeoutMs,
+      signal: stop.signal,
+    });
+    if (bound === null) return null;
+    if (req.sessionId === null) emit({ type: "bound", sessionId: bound.sessionId });
+    return bound.file;
   };
 
   const tailLoop = async (): Promise<void> => {
@@ -212,16 +177,9 @@ export function startWatch(
       await Promise.all([tailDone, quotaDone]);
       // After the child exited: the last lines (the failed turn) are in the file now.
       if (tail === null && req.sessionId === null && deps.mode === "exec") {
-        const found = await findNewRollout({
-          sessionsDir: deps.sessionsDir,
-          since: req.launchedAt,
-          cwd: deps.cwd,
-          originator: "codex_exec",
-          timeoutMs: 0,
-          clock: deps.clock,
-        });
+        const found = await findExitedRollout(bindRequest);
         if (found !== null) {
-          emit({ type: "bound", sessionId: found.meta.id });
+          emit({ type: "bound", sessionId: found.sessionId });
           deps.knownFile.current = found.file;
           tail = new RolloutTail(found.file);
         }

@@ -17,7 +17,8 @@ export interface Pane extends AsyncDisposable {
   capture(): Promise<string>;
   type(text: string): Promise<void>;
   enter(): Promise<void>;
-  waitFor(what: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the pane's text once it contains `what` (or `what(text)` holds). */
+  waitFor(what: string | RegExp | ((text: string) => boolean), timeoutMs?: number): Promise<string>;
   /** The exit code the wrapped command wrote when it ended. */
   exitCode(): Promise<number | null>;
 }
@@ -52,10 +53,15 @@ export async function startPane(
     enter: async () => void (await tmux("send-keys", "-t", "cx", "Enter")),
     waitFor: (what, timeoutMs = 30_000) =>
       eventually(
-        `the pane to show ${String(what)}`,
+        `the pane to show ${typeof what === "function" ? "the expected text" : String(what)}`,
         async () => {
           const text = await capture();
-          const hit = typeof what === "string" ? text.includes(what) : what.test(text);
+          const hit =
+            typeof what === "string"
+              ? text.includes(what)
+              : typeof what === "function"
+                ? what(text)
+                : what.test(text);
           return hit ? text : null;
         },
         timeoutMs,
@@ -72,4 +78,32 @@ export async function startPane(
       await tmux("kill-server").catch(() => undefined);
     },
   };
+}
+
+/**
+ * Types a prompt into the codex TUI and submits it. The TUI treats Enter right after fast typing as
+ * part of a paste, so Enter is repeated (about once a second) until the simulator has seen one more
+ * turn request (`turnCount`).
+ */
+export async function submitPrompt(
+  pane: Pane,
+  text: string,
+  turnCount: () => number,
+): Promise<void> {
+  const before = turnCount();
+  await pane.type(text);
+  await pane.waitFor(text);
+  let last = 0;
+  await eventually(
+    `"${text}" to be submitted`,
+    async () => {
+      if (turnCount() > before) return true;
+      if (Date.now() - last > 1000) {
+        last = Date.now();
+        await pane.enter();
+      }
+      return false;
+    },
+    30_000,
+  );
 }

@@ -5,36 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { eventually, fixture, haveCodex } from "./e2e-helpers.js";
-import { haveTmux, startPane } from "./tmux.js";
+import { haveTmux, startPane, submitPrompt as prompt } from "./tmux.js";
 
 const CONTINUE = "The previous turn was interrupted by a usage limit";
-
-/**
- * Types a prompt and submits it. The TUI treats Enter right after fast typing as part of a paste,
- * so Enter is repeated (about once a second) until the simulator sees one more turn request.
- */
-async function prompt(
-  pane: Awaited<ReturnType<typeof startPane>>,
-  text: string,
-  turnCount: () => number,
-): Promise<void> {
-  const before = turnCount();
-  await pane.type(text);
-  await pane.waitFor(text);
-  let last = 0;
-  await eventually(
-    `"${text}" to be submitted`,
-    async () => {
-      if (turnCount() > before) return true;
-      if (Date.now() - last > 1000) {
-        last = Date.now();
-        await pane.enter();
-      }
-      return false;
-    },
-    30_000,
-  );
-}
 
 describe.skipIf(!haveCodex || !haveTmux)("supervised TUI (real codex, tmux, simulator)", () => {
   it("limit hit: A answers 2 turns, the third fails, the session goes on under B", async () => {

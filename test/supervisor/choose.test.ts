@@ -1,0 +1,280 @@
+/**
+ * Choosing an account for a launch or a switch (src/supervisor/choose.ts), against a real pool file
+ * and a scripted probe, without processes: busy accounts are avoided while a free one is usable,
+ * a claim re-checks the pool, a pin is honoured, fresh snapshots are not probed again, and an
+ * exhausted pool reports its resets.
+ */
+import { describe, expect, it } from "vitest";
+import type { Clock } from "../../src/platform/clock.js";
+import { poolPaths } from "../../src/platform/paths.js";
+import type { Account, LiveSession, QuotaSnapshot } from "../../src/pool/schema.js";
+import { PoolStore } from "../../src/pool/store.js";
+import type { ProbeOutcome } from "../../src/quota/probe-account.js";
+import { makeWindow } from "../../src/quota/windows.js";
+import { chooseAccount, type ChooseDeps } from "../../src/supervisor/choose.js";
+import { LiveSessionRecord, type SessionIdentity } from "../../src/supervisor/live-sessions.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const clock: Clock = { now: () => NOW };
+const ME: SessionIdentity = { pid: 1000, host: "here" };
+const OTHER: SessionIdentity = { pid: 2000, host: "here" };
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function snapshot(usedPercent: number, ageMs = 0, limitReached = false): QuotaSnapshot {
+  return {
+    observedAt: iso(NOW - ageMs),
+    source: "usage-api",
+    plan: "plus",
+    windows: [makeWindow(300, usedPercent, new Date(NOW + 3600_000))],
+    limitReached,
+  };
+}
+
+function account(id: string, quota: QuotaSnapshot | null): Account {
+  return {
+    id,
+    accountId: `chatgpt-${id}`,
+    email: `${id.slice(4)}@example.com`,
+    plan: "plus",
+    label: null,
+    tokens: {
+      accessToken: "at",
+      refreshToken: `rt-${id}`,
+      idToken: "",
+      accessTokenExpiresAt: null,
+      lastRefreshAt: null,
+    },
+    addedAt: iso(NOW - 86_400_000),
+    lastUsedAt: null,
+    state: { kind: "ok" },
+    quota,
+    probeError: null,
+    floors: {},
+  };
+}
+
+function live(who: SessionIdentity, accountId: string, heartbeatAgeMs = 0): LiveSession {
+  return {
+    pid: who.pid,
+    host: who.host,
+    account: accountId,
+    sessionId: `s-${who.pid}`,
+    phase: "running",
+    startedAt: iso(NOW - 60_000),
+    heartbeatAt: iso(NOW - heartbeatAgeMs),
+  };
+}
+
+interface Setup extends AsyncDisposable {
+  store: PoolStore;
+  deps: ChooseDeps;
+  probed: string[];
+}
+
+async function setup(
+  accounts: Account[],
+  sessions: LiveSession[],
+  options: {
+    pinned?: string;
+    alive?: (pid: number) => boolean;
+    probe?: (a: Account, store: PoolStore) => Promise<ProbeOutcome>;
+  } = {},
+): Promise<Setup> {
+  const dir = await tempDir();
+  const store = new PoolStore({
+    paths: poolPaths(dir.path),
+    lockWaitMs: 5000,
+    lockStaleMs: 30_000,
+  });
+  await store.transact((pool) => {
+    pool.accounts = accounts;
+    pool.sessions = sessions;
+  });
+  const isAlive = (pid: number): boolean => options.alive?.(pid) ?? true;
+  const probed: string[] = [];
+  const deps: ChooseDeps = {
+    store,
+    clock,
+    floors: { fiveHour: 5, weekly: 5 },
+    isAlive,
+    live: new LiveSessionRecord({ store, clock, me: ME, isAlive }),
+    pinned: options.pinned ?? null,
+    sessionId: () => "s-1000",
+    probe: async (a) => {
+      probed.push(a.id);
+      return (await options.probe?.(a, store)) ?? { kind: "ok", snapshot: snapshot(10) };
+    },
+  };
+  return {
+    store,
+    deps,
+    probed,
+    [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose](),
+  };
+}
+
+const never = new AbortController().signal;
+const start = { exclude: [], preferred: null, purpose: "start" } as const;
+
+describe("chooseAccount", () => {
+  it("avoids an account another live session runs on while a free one is usable", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0)), account("acc_bbbbbb", snapshot(50))],
+      [live(OTHER, "acc_aaaaaa")],
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+    // The claim recorded us on B, next to the other session on A.
+    const pool = await s.store.read();
+    expect(pool.sessions.map((x) => [x.pid, x.account]).sort()).toEqual([
+      [1000, "acc_bbbbbb"],
+      [2000, "acc_aaaaaa"],
+    ]);
+    expect(pool.accounts.find((a) => a.id === "acc_bbbbbb")?.lastUsedAt).toBe(iso(NOW));
+  });
+
+  it("shares a busy account when it is the only usable one", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0)), account("acc_bbbbbb", snapshot(100, 0, true))],
+      [live(OTHER, "acc_aaaaaa")],
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_aaaaaa" } });
+  });
+
+  it("a dead session's or a stale heartbeat's account counts as free, and is pruned", async () => {
+    const dead: SessionIdentity = { pid: 3000, host: "here" };
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0)), account("acc_bbbbbb", snapshot(50))],
+      [live(dead, "acc_aaaaaa"), live(OTHER, "acc_aaaaaa", 10 * 60_000)],
+      { alive: (pid) => pid !== dead.pid },
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_aaaaaa" } });
+    expect((await s.store.read()).sessions.map((x) => x.pid)).toEqual([1000]);
+  });
+
+  it("a pinned account is chosen even while another session runs on it", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0)), account("acc_bbbbbb", snapshot(0))],
+      [live(OTHER, "acc_bbbbbb")],
+      { pinned: "acc_bbbbbb" },
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+  });
+
+  it("an account another session claimed while we probed is given up for a free one", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0, 5 * 60_000)), account("acc_bbbbbb", snapshot(50))],
+      [],
+      {
+        probe: async (a, store) => {
+          // While we check A, another session claims it.
+          if (a.id === "acc_aaaaaa") {
+            await store.transact((pool) => {
+              pool.sessions.push(live(OTHER, "acc_aaaaaa"));
+            });
+          }
+          return { kind: "ok", snapshot: snapshot(0) };
+        },
+      },
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(s.probed[0]).toBe("acc_aaaaaa");
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+  });
+
+  it("a pin survives another session claiming the account while we probed", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0, 5 * 60_000)), account("acc_bbbbbb", snapshot(0))],
+      [],
+      {
+        pinned: "acc_aaaaaa",
+        probe: async (_a, store) => {
+          await store.transact((pool) => {
+            pool.sessions.push(live(OTHER, "acc_aaaaaa"));
+          });
+          return { kind: "ok", snapshot: snapshot(20) };
+        },
+      },
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(s.probed).toEqual(["acc_aaaaaa"]);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_aaaaaa" } });
+  });
+
+  it("probes a stale snapshot, not a fresh one, and re-ranks on what the probe found", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0, 5 * 60_000)), account("acc_bbbbbb", snapshot(30))],
+      [],
+      // A's fresh look: out.
+      { probe: () => Promise.resolve({ kind: "ok", snapshot: snapshot(100, 0, true) }) },
+    );
+    const r = await chooseAccount(s.deps, start, never);
+    expect(s.probed).toEqual(["acc_aaaaaa"]);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+    const a = (await s.store.read()).accounts.find((x) => x.id === "acc_aaaaaa");
+    expect(a?.quota?.limitReached).toBe(true);
+  });
+
+  it("exhausted: every account out reports each reset and the earliest", async () => {
+    const soon = NOW + 60_000;
+    const out = (resetAt: number): QuotaSnapshot => ({
+      ...snapshot(100, 0, true),
+      windows: [makeWindow(300, 100, new Date(resetAt))],
+    });
+    await using s = await setup(
+      [account("acc_aaaaaa", out(soon + 60_000)), account("acc_bbbbbb", out(soon))],
+      [],
+    );
+    const r = await chooseAccount(s.deps, { ...start, purpose: "switch" }, never);
+    expect(r.kind).toBe("exhausted");
+    if (r.kind !== "exhausted") return;
+    expect(r.exhaustion.earliest).toBe(soon);
+    expect(r.exhaustion.resets.map((x) => [x.account.id, x.resetsAt])).toEqual([
+      ["acc_aaaaaa", soon + 60_000],
+      ["acc_bbbbbb", soon],
+    ]);
+    expect(s.probed).toEqual([]);
+  });
+
+  it("the account left behind is excluded from a switch", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(0)), account("acc_bbbbbb", snapshot(90))],
+      [],
+    );
+    const r = await chooseAccount(
+      s.deps,
+      { exclude: ["acc_aaaaaa"], preferred: null, purpose: "switch" },
+      never,
+    );
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+  });
+
+  it("a prewarm (no commit) records nothing", async () => {
+    await using s = await setup([account("acc_aaaaaa", snapshot(0))], []);
+    const r = await chooseAccount(s.deps, start, never, { commit: false });
+    expect(r.kind).toBe("selected");
+    expect((await s.store.read()).sessions).toEqual([]);
+  });
+
+  it("after a wait, a fresh snapshot is checked again once before it is trusted", async () => {
+    await using s = await setup(
+      // Both look usable on paper; the checks say A is still out.
+      [account("acc_aaaaaa", snapshot(0)), account("acc_bbbbbb", snapshot(20))],
+      [],
+      {
+        probe: (a) =>
+          Promise.resolve({
+            kind: "ok",
+            snapshot: a.id === "acc_aaaaaa" ? snapshot(100, 0, true) : snapshot(20),
+          }),
+      },
+    );
+    const r = await chooseAccount(s.deps, { ...start, purpose: "after-wait" }, never);
+    expect(s.probed).toEqual(["acc_aaaaaa", "acc_bbbbbb"]);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+  });
+});

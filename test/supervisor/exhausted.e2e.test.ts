@@ -1,0 +1,107 @@
+/**
+ * The pool runs dry under a terminal (tmux): both accounts are out, A resets in a few seconds.
+ * The supervisor counts down on one line, then resumes the session on A once A has reset, with the
+ * original task in its history and the continuation prompt after it.
+ */
+import { describe, expect, it } from "vitest";
+import { fixture, haveCodex } from "./e2e-helpers.js";
+import { haveTmux, startPane, submitPrompt } from "./tmux.js";
+
+const CONTINUE = "The previous turn was interrupted by a usage limit";
+const COUNTDOWN = /every account is out; alice@… resets at \d\d:\d\d, resuming in (\d+)s/;
+
+describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (tmux)", () => {
+  it("exec: counts down to A's reset, then the run continues on A", async () => {
+    // Far enough ahead to see the countdown after codex's first run, near enough to keep it short.
+    const resetsAt = Math.floor(Date.now() / 1000) + 8;
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0, resetsAt } },
+      {
+        accountId: "acct-B",
+        email: "bob@example.com",
+        usage: { primaryUsedPercent: 100, primaryResetAt: resetsAt + 3600 },
+      },
+    ]);
+    await using pane = await startPane(
+      fx.poolHome,
+      ["run", "--", "exec", "--skip-git-repo-check", "write the tests"],
+      fx.env,
+      fx.project,
+    );
+    const first = await pane.waitFor(COUNTDOWN, 30_000);
+    const secondsAtFirst = Number(COUNTDOWN.exec(first)?.[1]);
+    // The wait is real: nothing is launched while it counts down, and the line keeps counting.
+    const later = await pane.waitFor((text) => {
+      const s = COUNTDOWN.exec(text)?.[1];
+      return s !== undefined && Number(s) < secondsAtFirst;
+    });
+    expect(later).not.toContain("resuming in 0s");
+    // A resets: from now on the simulator reports it healthy and answers its turns.
+    fx.sim.patchAccount("acct-A", {
+      turns: { limitAfter: null },
+      usage: { primaryUsedPercent: 0, primaryResetAt: resetsAt + 5 * 3600 },
+    });
+    const resumed = await fx.sim.waitForRequest(
+      (r) => r.kind === "turn" && r.accountId === "acct-A" && r.status === 200,
+      30_000,
+    );
+    expect(resumed.at).toBeGreaterThanOrEqual(resetsAt * 1000);
+    expect(resumed.userTexts?.[0]).toBe("write the tests");
+    expect(resumed.userTexts?.at(-1)).toMatch(new RegExp(`^${CONTINUE}`));
+    await pane.waitFor(/run served by alice@…; exit 0/, 30_000);
+    expect(await pane.exitCode()).toBe(0);
+
+    const turns = fx.sim.requests().filter((r) => r.kind === "turn");
+    expect(turns.map((r) => [r.accountId, r.status])).toEqual([
+      ["acct-A", 429],
+      ["acct-A", 200],
+    ]);
+    // B was checked (and found out) but never ran a turn; A was re-checked only after its reset.
+    const usageA = fx.sim.requests().filter((r) => r.kind === "usage" && r.accountId === "acct-A");
+    expect(usageA.filter((r) => r.at >= resetsAt * 1000).length).toBeGreaterThan(0);
+    const pool = await fx.readPool();
+    expect(pool.sessions).toEqual([]);
+    const a = pool.accounts.find((x) => x.id === fx.ids["acct-A"]);
+    expect(a?.quota?.limitReached).toBe(false);
+    expect(fx.sim.strayRequests()).toEqual([]);
+  }, 90_000);
+
+  it("TUI: the limit with every account out stops codex, counts down, resumes the session on A", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
+      {
+        accountId: "acct-B",
+        email: "bob@example.com",
+        usage: { primaryUsedPercent: 100, primaryResetAt: Math.floor(Date.now() / 1000) + 3600 },
+      },
+    ]);
+    await using pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project);
+    await pane.waitFor("Ask Codex");
+    const turns = () => fx.sim.requests().filter((r) => r.kind === "turn");
+    // A's limit lifts a few seconds after the turn it refuses.
+    const resetsAt = Math.floor(Date.now() / 1000) + 6;
+    fx.sim.patchAccount("acct-A", { turns: { resetsAt } });
+    await submitPrompt(pane, "first task", () => turns().length);
+    await pane.waitFor(COUNTDOWN, 30_000);
+    expect(
+      turns()
+        .filter((r) => r.accountId === "acct-A")
+        .map((r) => r.status),
+    ).toEqual([429]);
+    fx.sim.patchAccount("acct-A", {
+      turns: { limitAfter: null },
+      usage: { primaryUsedPercent: 0, primaryResetAt: resetsAt + 5 * 3600 },
+    });
+    const resumed = await fx.sim.waitForRequest(
+      (r) => r.kind === "turn" && r.accountId === "acct-A" && r.status === 200,
+      30_000,
+    );
+    expect(resumed.at).toBeGreaterThanOrEqual(resetsAt * 1000);
+    expect(resumed.userTexts?.[0]).toBe("first task");
+    expect(resumed.userTexts?.at(-1)).toMatch(new RegExp(`^${CONTINUE}`));
+    await pane.waitFor("mock reply #1 from account acct-A");
+    expect(turns().filter((r) => r.accountId === "acct-B")).toEqual([]);
+    const pool = await fx.readPool();
+    expect(pool.sessions.map((s) => [s.account, s.phase])).toEqual([[fx.ids["acct-A"], "running"]]);
+  }, 90_000);
+});

@@ -1,0 +1,139 @@
+/**
+ * The pool's live-session records (src/supervisor/live-sessions.ts), without processes: pruning
+ * of dead pids and stale heartbeats, busy accounts, and a record's lifecycle (set, heartbeat,
+ * close) against a real pool file.
+ */
+import { describe, expect, it } from "vitest";
+import { poolPaths } from "../../src/platform/paths.js";
+import { emptyPool, type LiveSession, type Pool } from "../../src/pool/schema.js";
+import { PoolStore, type TransactContext, type TransactOptions } from "../../src/pool/store.js";
+import {
+  HEARTBEAT_MAX_AGE_MS,
+  LiveSessionRecord,
+  busyAccounts,
+  pruneSessions,
+  putSession,
+  type SessionIdentity,
+} from "../../src/supervisor/live-sessions.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const iso = (ms: number): string => new Date(ms).toISOString();
+const ME: SessionIdentity = { pid: 100, host: "here" };
+
+function entry(pid: number, account: string, heartbeatAgeMs = 0, host = "here"): LiveSession {
+  return {
+    pid,
+    host,
+    account,
+    sessionId: null,
+    phase: "running",
+    startedAt: iso(NOW - 3600_000),
+    heartbeatAt: iso(NOW - heartbeatAgeMs),
+  };
+}
+
+/** The real store, announcing each committed transaction (a pass-through spy). */
+class ObservedStore extends PoolStore {
+  private waiters: (() => void)[] = [];
+
+  nextCommit(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  override async transact<T>(
+    fn: (pool: Pool, tx: TransactContext) => T | Promise<T>,
+    options?: TransactOptions<T>,
+  ): Promise<T> {
+    const result = await super.transact(fn, options);
+    for (const wake of this.waiters.splice(0)) wake();
+    return result;
+  }
+}
+
+function poolWith(sessions: LiveSession[]): Pool {
+  return { ...emptyPool(), sessions };
+}
+
+describe("live sessions in the pool", () => {
+  it("prunes dead pids and stale heartbeats, keeps the rest", () => {
+    const pool = poolWith([
+      entry(200, "acc_a"),
+      entry(300, "acc_b"), // dead
+      entry(400, "acc_c", HEARTBEAT_MAX_AGE_MS + 1), // alive, but silent too long
+      entry(500, "acc_d", HEARTBEAT_MAX_AGE_MS), // exactly at the limit: still live
+    ]);
+    const removed = pruneSessions(pool, NOW, (pid) => pid !== 300);
+    expect(removed).toBe(2);
+    expect(pool.sessions.map((s) => s.pid)).toEqual([200, 500]);
+  });
+
+  it("busy accounts: other live sessions' accounts, never our own, never the dead", () => {
+    const pool = poolWith([
+      entry(ME.pid, "acc_mine"),
+      entry(200, "acc_a"),
+      { ...entry(201, "acc_b"), phase: "draining" },
+      { ...entry(202, "acc_c"), phase: "switching" },
+      entry(300, "acc_dead"),
+      entry(400, "acc_silent", HEARTBEAT_MAX_AGE_MS + 1),
+      // Same pid on another host: another machine's session, judged by its heartbeat only.
+      entry(ME.pid, "acc_remote", 0, "elsewhere"),
+    ]);
+    const alive = (pid: number, host: string): boolean => host !== "here" || pid !== 300;
+    const busy = busyAccounts(pool, ME, NOW, alive);
+    expect([...busy].sort()).toEqual(["acc_a", "acc_b", "acc_c", "acc_remote"]);
+  });
+
+  it("putSession updates our entry in place and adds it once", () => {
+    const pool = poolWith([entry(200, "acc_a")]);
+    putSession(pool, ME, { account: "acc_x", sessionId: null, phase: "switching" }, NOW - 1000);
+    putSession(pool, ME, { account: "acc_y", sessionId: "s1", phase: "running" }, NOW);
+    const mine = pool.sessions.filter((s) => s.pid === ME.pid);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      account: "acc_y",
+      sessionId: "s1",
+      phase: "running",
+      startedAt: iso(NOW - 1000),
+      heartbeatAt: iso(NOW),
+    });
+  });
+
+  it("a record writes its entry, renews the heartbeat, prunes the dead, and removes itself", async () => {
+    await using dir = await tempDir();
+    const store = new ObservedStore({
+      paths: poolPaths(dir.path),
+      lockWaitMs: 5000,
+      lockStaleMs: 30_000,
+    });
+    await store.transact((pool) => {
+      pool.sessions = [entry(300, "acc_dead"), entry(200, "acc_a")];
+    });
+    let now = NOW;
+    const record = new LiveSessionRecord({
+      store,
+      clock: { now: () => now },
+      me: ME,
+      isAlive: (pid) => pid !== 300,
+      heartbeatMs: 20,
+    });
+    try {
+      await record.set({ account: "acc_b", sessionId: null, phase: "running" });
+      let pool = await store.read();
+      expect(pool.sessions.map((s) => [s.pid, s.account])).toEqual([
+        [200, "acc_a"],
+        [ME.pid, "acc_b"],
+      ]);
+      // The heartbeat rewrites our entry with the current time.
+      now += 60_000;
+      await store.nextCommit();
+      pool = await store.read();
+      expect(pool.sessions.find((s) => s.pid === ME.pid)?.heartbeatAt).toBe(iso(now));
+      expect(record.current).toEqual({ account: "acc_b", sessionId: null, phase: "running" });
+    } finally {
+      await record.close();
+    }
+    const after = await store.read();
+    expect(after.sessions.map((s) => s.pid)).toEqual([200]);
+  });
+});
