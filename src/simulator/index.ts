@@ -2,6 +2,7 @@
  * The loopback simulator of OpenAI's auth service and the ChatGPT backend. It serves the real codex
  * binary (HTTPS + the Responses WebSocket) and our own clients (plain HTTP), all on 127.0.0.1.
  */
+import { setMaxListeners } from "node:events";
 import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
@@ -55,6 +56,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   await writeFileAtomic(caFile, tls.caPem, { mode: 0o600 });
 
   const closing = new AbortController();
+  // Every delayed or hanging answer listens for the close: many at once is normal here.
+  setMaxListeners(0, closing.signal);
   const state = new SimState();
   const log = new RequestLog();
   for (const spec of options.accounts) state.setAccount(spec);
