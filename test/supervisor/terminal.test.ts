@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { saveTerminal as SaveTerminal } from "../../src/supervisor/terminal.js";
 import { ROOT } from "../helpers/cli.js";
 
 const guard = path.join(ROOT, "dist/supervisor/terminal.js");
