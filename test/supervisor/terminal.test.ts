@@ -51,9 +51,7 @@ describe("terminal guard", () => {
   });
 
   it("does nothing without a terminal", async () => {
-    const { saveTerminal } = (await import(
-      guard
-    )) as typeof import("../../src/supervisor/terminal.js");
+    const { saveTerminal } = (await import(guard)) as { saveTerminal: typeof SaveTerminal };
     expect(await saveTerminal({ isTTY: false })).toBeNull();
   });
 });
