@@ -6,12 +6,13 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { tokenExpiry } from "../auth/jwt.js";
 import { poolPaths, systemTempDir } from "../platform/paths.js";
-import { upsertAccount } from "../pool/accounts.js";
 import { PoolStore } from "../pool/store.js";
 import { codexEnv, prepareCodexHome } from "../simulator/codex-home.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../simulator/index.js";
+import { addSimAccounts } from "../simulator/seed-pool.js";
+
+export { addSimAccounts };
 
 /** The package root (dist/bench/ → ../..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -74,38 +75,6 @@ export interface World extends AsyncDisposable {
   readonly store: PoolStore;
   /** Our pool id of each simulator account, by ChatGPT account id. */
   readonly ids: Readonly<Record<string, string>>;
-}
-
-/** Adds the simulator accounts to the pool at `poolHome`, with freshly minted tokens. */
-export async function addSimAccounts(
-  store: PoolStore,
-  sim: Simulator,
-  accounts: readonly SimAccountSpec[],
-): Promise<Record<string, string>> {
-  const ids: Record<string, string> = {};
-  await store.transact((pool) => {
-    for (const spec of accounts) {
-      const t = sim.mintTokens(spec.accountId);
-      const { account } = upsertAccount(
-        pool,
-        {
-          accountId: spec.accountId,
-          email: spec.email,
-          plan: spec.plan ?? "plus",
-          tokens: {
-            accessToken: t.accessToken,
-            refreshToken: t.refreshToken,
-            idToken: t.idToken,
-            accessTokenExpiresAt: tokenExpiry(t.accessToken)?.toISOString() ?? null,
-            lastRefreshAt: new Date().toISOString(),
-          },
-        },
-        new Date(),
-      );
-      ids[spec.accountId] = account.id;
-    }
-  });
-  return ids;
 }
 
 export async function startWorld(accounts: SimAccountSpec[]): Promise<World> {

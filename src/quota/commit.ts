@@ -20,6 +20,32 @@ export function applySnapshot(account: Account, snapshot: QuotaSnapshot): boolea
   return true;
 }
 
+/** Applies probe results to a pool being changed (inside a transaction, or a copy). */
+export function applyProbeResults(pool: Pool, results: readonly ProbeResult[], now: Date): void {
+  for (const { id, outcome } of results) {
+    const row = pool.accounts.find((a) => a.id === id);
+    if (!row) continue; // removed while we probed
+    switch (outcome.kind) {
+      case "ok":
+        applySnapshot(row, outcome.snapshot);
+        break;
+      case "skipped":
+        break;
+      case "failed":
+        row.probeError = outcome.error;
+        break;
+      case "needs-login":
+        // A login that replaced the tokens while we probed is not the one that failed.
+        if (row.tokens.refreshToken !== outcome.refreshToken) break;
+        row.probeError = { at: now.toISOString(), kind: "auth", message: outcome.reason };
+        if (outcome.record && row.state.kind === "ok") {
+          row.state = { kind: "needs-login", reason: outcome.reason, since: now.toISOString() };
+        }
+        break;
+    }
+  }
+}
+
 /** Commits probe results in one transaction and returns the pool as written. */
 export async function commitProbeResults(
   store: PoolStore,
@@ -27,28 +53,7 @@ export async function commitProbeResults(
   now: Date,
 ): Promise<Pool> {
   return store.transact((pool) => {
-    for (const { id, outcome } of results) {
-      const row = pool.accounts.find((a) => a.id === id);
-      if (!row) continue; // removed while we probed
-      switch (outcome.kind) {
-        case "ok":
-          applySnapshot(row, outcome.snapshot);
-          break;
-        case "skipped":
-          break;
-        case "failed":
-          row.probeError = outcome.error;
-          break;
-        case "needs-login":
-          // A login that replaced the tokens while we probed is not the one that failed.
-          if (row.tokens.refreshToken !== outcome.refreshToken) break;
-          row.probeError = { at: now.toISOString(), kind: "auth", message: outcome.reason };
-          if (outcome.record && row.state.kind === "ok") {
-            row.state = { kind: "needs-login", reason: outcome.reason, since: now.toISOString() };
-          }
-          break;
-      }
-    }
+    applyProbeResults(pool, results, now);
     return structuredClone(pool);
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Choosing the account for a launch or a switch: rank the pool (src/pool/select.ts), check the
  * leader's quota afresh unless it was just checked (a prewarm), and claim it for this session in
- * one short pool transaction. The claim re-reads the pool, so an account that another session
+ * one short pool transaction, which also stores what the check found (a switch waits on every
+ * transaction, so there is one). The claim re-reads the pool, so an account that another session
  * claimed meanwhile is given up for the next one when another is usable (R25: never commit a
  * choice from a stale snapshot). The pool lock is never held across the network check.
  */
@@ -9,15 +10,49 @@ import type { Clock } from "../platform/clock.js";
 import type { Account, Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { selectAccounts, type Selection, type SelectionFloors } from "../pool/select.js";
-import { commitProbeResults } from "../quota/commit.js";
+import { applyProbeResults, commitProbeResults } from "../quota/commit.js";
 import type { ProbeOutcome } from "../quota/probe-account.js";
+import type { ProbeResult } from "../quota/probe-all.js";
 import { hasStaleReset } from "../quota/windows.js";
 import { busyAccounts, type AliveCheck, type LiveSessionRecord } from "./live-sessions.js";
 import type { AccountRef, Exhaustion } from "./machine.js";
-import type { SelectOutcome, SelectRequest } from "./run-session.js";
+import type { SelectOutcome, SelectRequest } from "./session-ports.js";
 
 /** A snapshot younger than this (and with no reset passed since) is not checked again. */
 export const FRESH_QUOTA_MS = 20_000;
+/** A check of an account this recent (or still running) is reused rather than repeated. */
+export const PROBE_REUSE_MS = 5_000;
+
+type ProbeFn = ChooseDeps["probe"];
+
+/**
+ * Shares checks of one account made close together: a prewarm's check, still running or just
+ * done, serves the switch that follows it (an exec run's limit starts both within milliseconds).
+ * Only a successful answer is kept once settled; a failure is asked again next time.
+ */
+export function reuseRecentProbes(
+  probe: ProbeFn,
+  clock: Clock,
+  maxAgeMs = PROBE_REUSE_MS,
+): ProbeFn {
+  const recent = new Map<string, { at: number; outcome: Promise<ProbeOutcome> }>();
+  return (account, codexOwned, signal, fresh = false) => {
+    const hit = recent.get(account.id);
+    if (!fresh && hit !== undefined && clock.now() - hit.at <= maxAgeMs) return hit.outcome;
+    const entry = { at: clock.now(), outcome: probe(account, codexOwned, signal, fresh) };
+    recent.set(account.id, entry);
+    entry.outcome.then(
+      (outcome) => {
+        if (outcome.kind === "ok") entry.at = clock.now();
+        else if (recent.get(account.id) === entry) recent.delete(account.id);
+      },
+      () => {
+        if (recent.get(account.id) === entry) recent.delete(account.id);
+      },
+    );
+    return entry.outcome;
+  };
+}
 
 export interface ChooseDeps {
   readonly store: PoolStore;
@@ -27,10 +62,23 @@ export interface ChooseDeps {
   readonly live: LiveSessionRecord;
   /** Our id of the account pinned with --account (first launch only), or null. */
   readonly pinned: string | null;
+  /**
+   * Told of a switch's choice just before it is claimed, with the row it was made on and whether
+   * another live codex runs it: its launch can be prepared meanwhile.
+   */
+  chosen?(account: Account, ownedElsewhere: boolean): void;
   /** The bound session id, for our live-session entry. */
   sessionId(): string | null;
-  /** Checks one account's quota; `codexOwned` when a live codex holds its refresh token. */
-  probe(account: Account, codexOwned: boolean, signal: AbortSignal): Promise<ProbeOutcome>;
+  /**
+   * Checks one account's quota; `codexOwned` when a live codex holds its refresh token. `fresh`:
+   * a recent check of it must not stand in for this one.
+   */
+  probe(
+    account: Account,
+    codexOwned: boolean,
+    signal: AbortSignal,
+    fresh?: boolean,
+  ): Promise<ProbeOutcome>;
 }
 
 export function refOf(account: Pick<Account, "id" | "email" | "label">): AccountRef {
@@ -86,34 +134,38 @@ export async function chooseAccount(
     // After a wait for a reset every snapshot is suspect (we waited because all were out): look
     // again once, so a stale "usable" never relaunches into the same limit without a pause.
     const recheck = request.purpose === "after-wait" && !checked.has(chosen.id);
+    let probed: ProbeResult | null = null;
     if (recheck || !isFresh(chosen, now)) {
       checked.add(chosen.id);
       const started = performance.now();
-      const outcome = await deps.probe(chosen, busy.has(chosen.id), signal);
+      const outcome = await deps.probe(chosen, busy.has(chosen.id), signal, recheck);
       signal.throwIfAborted();
-      await commitProbeResults(
-        deps.store,
-        [{ id: chosen.id, outcome, durationMs: performance.now() - started }],
-        new Date(deps.clock.now()),
-      );
+      probed = { id: chosen.id, outcome, durationMs: performance.now() - started };
       // A fresh look moved it under its floor or out: rank again with what we now know.
-      if (outcome.kind === "ok" || outcome.kind === "needs-login") {
-        if (!lastChance) {
-          const after = await deps.store.read();
-          const again = selectAccounts(after.accounts, {
-            floors: deps.floors,
-            now: new Date(deps.clock.now()),
-            pinned,
-            exclude: request.exclude,
-            busy,
-          });
-          if (again.chosen?.id !== chosen.id) continue;
+      if ((outcome.kind === "ok" || outcome.kind === "needs-login") && !lastChance) {
+        const after = structuredClone(pool);
+        applyProbeResults(after, [probed], new Date(deps.clock.now()));
+        const again = selectAccounts(after.accounts, {
+          floors: deps.floors,
+          now: new Date(deps.clock.now()),
+          pinned,
+          exclude: request.exclude,
+          busy,
+        });
+        if (again.chosen?.id !== chosen.id) {
+          await commitProbeResults(deps.store, [probed], new Date(deps.clock.now()));
+          continue;
         }
       }
       // A probe that failed on the network says nothing new: go with what the pool knew.
     }
+    // A prewarm stores nothing: the switch that follows reuses its check (reuseRecentProbes) and
+    // stores it with its claim, in the one transaction a switch waits on.
     if (!commit) return { kind: "selected", account: refOf(chosen) };
+    if (request.purpose === "switch") deps.chosen?.(chosen, busy.has(chosen.id));
+    const result = probed;
     const claimed = await deps.store.transact((fresh) => {
+      if (result !== null) applyProbeResults(fresh, [result], new Date(deps.clock.now()));
       const row = fresh.accounts.find((a) => a.id === chosen.id);
       if (!row || row.state.kind !== "ok") return false;
       const nowMs = deps.clock.now();

@@ -3,6 +3,7 @@
  * It wires the state machine's runner (run-session.ts) to the pool, quota, refresher, the codex
  * bridge and the terminal. The CLI passes its context; everything printed goes through `out`.
  */
+import type { Writable } from "node:stream";
 import type { ClassifiedArgs } from "../codex/args.js";
 import { resolveCodexBinary, type CodexBinary } from "../codex/binary.js";
 import { TokenRefresher } from "../auth/refresher.js";
@@ -13,11 +14,18 @@ import type { Settings } from "../platform/settings-table.js";
 import { resolveAccount } from "../pool/accounts.js";
 import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
-import { recordSnapshot } from "../quota/commit.js";
+import { applySnapshot } from "../quota/commit.js";
 import { probeAccount } from "../quota/probe-account.js";
-import { chooseAccount } from "./choose.js";
+import { chooseAccount, reuseRecentProbes } from "./choose.js";
 import { busyAccounts, defaultAliveCheck, LiveSessionRecord } from "./live-sessions.js";
-import { afterChild, findPdeathWrapper, isExecKind, launchCodex } from "./launch.js";
+import {
+  afterChild,
+  findPdeathWrapper,
+  isExecKind,
+  launchCodex,
+  prepareLaunch,
+  type PreparedLaunch,
+} from "./launch.js";
 import type { MachineConfig } from "./machine.js";
 import { pressureOf } from "./pressure.js";
 import {
@@ -38,6 +46,16 @@ export interface SupervisorOutput {
   progress(text: string): void;
   clearProgress(): void;
   readonly interactive: boolean;
+  /** Where info() writes, so a line can be known to be out before codex takes the terminal. */
+  readonly stderr?: Pick<Writable, "write">;
+}
+
+/** Settles once everything written to `stream` so far has been handed to the OS. */
+function flushed(stream: Pick<Writable, "write"> | undefined): Promise<void> {
+  if (stream === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.write("", () => resolve());
+  });
 }
 
 /** The parts of the CLI's CommandContext the supervisor uses. */
@@ -92,10 +110,12 @@ export async function superviseSession(
   };
   const timeout = (signal: AbortSignal): AbortSignal =>
     AbortSignal.any([signal, AbortSignal.timeout(settings.probeTimeoutMs)]);
-  const ownedElsewhere = async (id: string): Promise<boolean> =>
-    busyAccounts(await store.read(), live.me, clock.now(), defaultAliveCheck).has(id);
+  const ownedElsewhere = (pool: Parameters<typeof busyAccounts>[0], id: string): boolean =>
+    busyAccounts(pool, live.me, clock.now(), defaultAliveCheck).has(id);
 
   let sessionId: string | null = args.sessionId;
+  /** A switch's launch, prepared while its choice is claimed (see ChooseDeps.chosen). */
+  let prepared: { id: string; plan: Promise<PreparedLaunch | null> } | null = null;
   const knownFile = { current: null as string | null };
   const chooseDeps = {
     store,
@@ -105,11 +125,16 @@ export async function superviseSession(
     live,
     pinned,
     sessionId: () => sessionId,
-    probe: (
-      account: Parameters<typeof probeAccount>[0],
-      codexOwned: boolean,
-      signal: AbortSignal,
-    ) => probeAccount(account, probeDeps, { signal: timeout(signal), codexOwned }),
+    chosen: (account: Parameters<typeof prepareLaunch>[1], owned: boolean) => {
+      const plan = prepareLaunch(launchDeps, account, owned).catch(() => null);
+      prepared = { id: account.id, plan };
+    },
+    // One check serves a prewarm and the switch right after it (an exec limit starts both).
+    probe: reuseRecentProbes(
+      (account, codexOwned, signal) =>
+        probeAccount(account, probeDeps, { signal: timeout(signal), codexOwned }),
+      clock,
+    ),
   };
   const launchDeps = {
     store,
@@ -121,6 +146,7 @@ export async function superviseSession(
     args,
     cwd,
     ownedElsewhere,
+    tokensFresh: (tokens: Parameters<TokenRefresher["isFresh"]>[0]) => refresher.isFresh(tokens),
     ensureFresh: (id: string) => refresher.ensureFresh(id),
     pdeathWrapper: findPdeathWrapper(),
   };
@@ -137,7 +163,10 @@ export async function superviseSession(
   let guard: ReturnType<typeof installSignalGuard> | null = null;
   const ports: SessionPorts = {
     clock,
-    select: (request, signal) => chooseAccount(chooseDeps, request, signal),
+    select: (request, signal) => {
+      prepared = null; // only the choice this selection makes may be prepared
+      return chooseAccount(chooseDeps, request, signal);
+    },
     prewarm: async (exclude, signal) => {
       const r = await chooseAccount(
         chooseDeps,
@@ -149,7 +178,11 @@ export async function superviseSession(
       );
       return r.kind === "selected" ? r.account : null;
     },
-    launch: (account, resume) => launchCodex(launchDeps, account, resume),
+    launch: (account, resume, beforeSpawn) => {
+      const early = prepared?.id === account.id ? prepared.plan : undefined;
+      prepared = null;
+      return launchCodex(launchDeps, account, resume, beforeSpawn, early);
+    },
     watch: (request, emit) =>
       startWatch(
         {
@@ -168,13 +201,15 @@ export async function superviseSession(
             return new Set(others.map((s) => s.sessionId ?? ""));
           },
           onError: (error) => out.info(`watching the session: ${errorMessage(error)}`),
-          observe: async (id, snapshot) => {
-            await recordSnapshot(store, id, snapshot);
-            const row = (await store.read()).accounts.find((a) => a.id === id);
-            if (!row) return null;
-            const level = pressureOf(row.quota, row, { ...settings }, new Date(clock.now()));
-            return { type: "pressure", account: id, level };
-          },
+          // One transaction stores the snapshot and judges the pressure on what it left.
+          observe: (id, snapshot) =>
+            store.transact((pool) => {
+              const row = pool.accounts.find((a) => a.id === id);
+              if (!row) return null;
+              applySnapshot(row, snapshot);
+              const level = pressureOf(row.quota, row, { ...settings }, new Date(clock.now()));
+              return { type: "pressure", account: id, level } as const;
+            }),
           probe: async (id, signal) => {
             const row = (await store.read()).accounts.find((a) => a.id === id);
             if (!row) return null;
@@ -195,11 +230,12 @@ export async function superviseSession(
     publish: (entry) => live.set(entry),
     setChild: (child) => guard?.setChild(child),
     notice: (message) => out.info(message),
-    announceSwitch: (id, from, to, cause) => {
-      void formatSwitchLine(store, clock, id, from, to, cause).then(
-        (line) => out.info(line),
-        () => out.info(`session ${id} moved from ${from.label} to ${to.label}`),
+    announceSwitch: async (id, from, to, cause) => {
+      const line = await formatSwitchLine(store, clock, id, from, to, cause).catch(
+        () => `session ${id} moved from ${from.label} to ${to.label}`,
       );
+      out.info(line);
+      await flushed(out.stderr);
     },
     attribute: (account, previous, cause, code) => {
       out.info(attributionLine(account, previous, cause, code));

@@ -14,17 +14,18 @@ import fs from "node:fs";
 import { adoptTokensFromHome } from "../codex/adopt.js";
 import { classifyArgs, insertOptions, resumeArgs, type ClassifiedArgs } from "../codex/args.js";
 import type { CodexBinary } from "../codex/binary.js";
-import { finishLaunch, planLaunch } from "../codex/launch.js";
+import { codexConfigOverrides } from "../codex/child-env.js";
+import { finishLaunch, planLaunch, type LaunchPlan } from "../codex/launch.js";
 import { accountHomePath } from "../codex/overlay-home.js";
 import { spawnCodex } from "../codex/spawn.js";
 import type { Clock } from "../platform/clock.js";
 import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
-import type { Account } from "../pool/schema.js";
+import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef } from "./machine.js";
-import type { LaunchedChild } from "./run-session.js";
+import type { LaunchedChild } from "./session-ports.js";
 
 export interface LaunchDeps {
   readonly store: PoolStore;
@@ -35,8 +36,10 @@ export interface LaunchDeps {
   readonly binary: CodexBinary;
   readonly args: ClassifiedArgs;
   readonly cwd: string;
-  /** True when another live codex runs this account (its refresh token is that codex's). */
-  ownedElsewhere(accountId: string): Promise<boolean>;
+  /** True when another live codex runs this account in `pool` (its refresh token is theirs). */
+  ownedElsewhere(pool: Pool, accountId: string): boolean;
+  /** Whether these tokens can start codex without a refresh (TokenRefresher.isFresh). */
+  tokensFresh(tokens: Tokens): boolean;
   /** The refresher (TokenRefresher.ensureFresh). */
   ensureFresh(accountId: string): Promise<Account>;
   /** null: no parent-death wrapper (non-Linux, or setpriv missing). */
@@ -81,8 +84,7 @@ export function launchArgv(
   return classifyArgs(insertOptions(args, ["--no-daemon"]));
 }
 
-async function accountRow(store: PoolStore, id: string): Promise<Account> {
-  const pool = await store.read();
+function accountRow(pool: Pool, id: string): Account {
   const row = pool.accounts.find((a) => a.id === id);
   if (!row) throw new AccountNotFoundError(`account ${id} was removed from the pool`);
   if (row.state.kind === "needs-login") {
@@ -94,19 +96,14 @@ async function accountRow(store: PoolStore, id: string): Promise<Account> {
   return row;
 }
 
-export async function launchCodex(
-  deps: LaunchDeps,
-  ref: AccountRef,
-  resume: { sessionId: string; continuation: boolean } | null,
-): Promise<LaunchedChild> {
-  const home = accountHomePath(deps.homesDir, ref.id);
-  let account = await accountRow(deps.store, ref.id);
-  // Tokens a previous child rotated come back first, so a refresh never spends a dead token.
-  await adoptTokensFromHome({ store: deps.store, home, account }).catch(() => undefined);
-  if (!(await deps.ownedElsewhere(ref.id))) account = await deps.ensureFresh(ref.id);
-  else account = await accountRow(deps.store, ref.id);
-  const args = launchArgv(deps.args, resume, deps.settings.continuationPrompt);
-  const plan = await planLaunch({
+/** A launch's overlay home and environment, made ready for one account ahead of its launch. */
+export interface PreparedLaunch {
+  readonly accountId: string;
+  readonly plan: LaunchPlan;
+}
+
+function plan(deps: LaunchDeps, account: Account): Promise<LaunchPlan> {
+  return planLaunch({
     store: deps.store,
     settings: deps.settings,
     env: deps.env,
@@ -114,14 +111,64 @@ export async function launchCodex(
     homesDir: deps.homesDir,
     binary: deps.binary,
     account,
-    args,
+    args: deps.args, // the argv is built at the launch (it depends on the resume)
     now: new Date(deps.clock.now()),
   });
+}
+
+/**
+ * Prepares a switch's launch while the choice is still being claimed (the two are independent),
+ * from the row the choice was made on. null when its token needs a refresh first, or another
+ * live codex runs the account (its overlay is then in use): the launch does it all in order.
+ */
+export async function prepareLaunch(
+  deps: LaunchDeps,
+  account: Account,
+  ownedElsewhere: boolean,
+): Promise<PreparedLaunch | null> {
+  if (account.state.kind !== "ok" || ownedElsewhere || !deps.tokensFresh(account.tokens)) {
+    return null;
+  }
+  return { accountId: account.id, plan: await plan(deps, account) };
+}
+
+/** The launch's plan: tokens fresh (refreshed if the pool owns them), overlay home, env. */
+async function planFor(deps: LaunchDeps, ref: AccountRef): Promise<LaunchPlan> {
+  const home = accountHomePath(deps.homesDir, ref.id);
+  const pool = await deps.store.read();
+  let account = accountRow(pool, ref.id);
+  // The pool refreshes only a token that needs it and that no other live codex owns.
+  if (!deps.ownedElsewhere(pool, ref.id) && !deps.tokensFresh(account.tokens)) {
+    // Tokens a previous child rotated come back first, so a refresh never spends a dead token.
+    await adoptTokensFromHome({ store: deps.store, home, account }).catch(() => undefined);
+    account = await deps.ensureFresh(ref.id);
+  }
+  // (planLaunch takes back whatever an earlier child left in the overlay in any case.)
+  return plan(deps, account);
+}
+
+/**
+ * Launches codex on `ref`, with the plan `prepareLaunch` made for it if one is given (and worked).
+ * `beforeSpawn` runs once everything is ready, right before the spawn (the switch line is written
+ * there, so it lands before the new codex takes the terminal).
+ */
+export async function launchCodex(
+  deps: LaunchDeps,
+  ref: AccountRef,
+  resume: { sessionId: string; continuation: boolean } | null,
+  beforeSpawn: () => Promise<void> = () => Promise.resolve(),
+  prepared: Promise<PreparedLaunch | null> = Promise.resolve(null),
+): Promise<LaunchedChild> {
+  const early = await prepared.catch(() => null);
+  const plan = early?.accountId === ref.id ? early.plan : await planFor(deps, ref);
+  const args = launchArgv(deps.args, resume, deps.settings.continuationPrompt);
+  const codexArgv = insertOptions(args, codexConfigOverrides(deps.settings));
+  await beforeSpawn();
   const binary = deps.pdeathWrapper ?? deps.binary.path;
   const argv =
     deps.pdeathWrapper !== null
-      ? ["--pdeathsig", "SIGTERM", "--", deps.binary.path, ...plan.argv]
-      : plan.argv;
+      ? ["--pdeathsig", "SIGTERM", "--", deps.binary.path, ...codexArgv]
+      : codexArgv;
   // A resumed exec already consumed any piped input; codex must not wait on stdin for more.
   const stdin = isExecKind(deps.args) && resume !== null ? "ignore" : "inherit";
   const spawned = spawnCodex({

@@ -111,10 +111,19 @@ export class LiveSessionRecord {
     return this.entry;
   }
 
-  /** Records `entry` now (one transaction) and starts the heartbeat if it is not running. */
+  /**
+   * Records `entry` now (one transaction) and starts the heartbeat if it is not running. An entry
+   * a transaction of ours already recorded (`apply`, e.g. the selection's claim) is not written
+   * again: a switch waits behind every pool write.
+   */
   async set(entry: LiveEntry): Promise<void> {
+    const same =
+      this.entry !== null &&
+      this.entry.account === entry.account &&
+      this.entry.sessionId === entry.sessionId &&
+      this.entry.phase === entry.phase;
     this.entry = entry;
-    await this.write();
+    if (!same) await this.write();
     if (this.timer === undefined) {
       this.timer = setInterval(() => {
         this.write().catch((error: unknown) => this.opts.onError?.(error));
@@ -127,17 +136,25 @@ export class LiveSessionRecord {
   /** Same as `set`, inside a transaction someone else is running (e.g. the selection's claim). */
   apply(pool: Pool, entry: LiveEntry): void {
     this.entry = entry;
+    this.put(pool, entry);
+  }
+
+  private put(pool: Pool, entry: LiveEntry): void {
     const now = this.opts.clock.now();
     pruneSessions(pool, now, this.isAlive);
     putSession(pool, this.me, entry, now);
   }
 
   private write(): Promise<void> {
-    // Writes are chained so a heartbeat never races a phase change out of order.
+    // Writes are chained so a heartbeat never races a phase change out of order. Each writes the
+    // entry current when it gets the lock, and never sets it: a write queued earlier must not
+    // bring back the entry it was queued for once a newer one is set.
     const run = async (): Promise<void> => {
-      const entry = this.entry;
-      if (entry === null) return;
-      await this.opts.store.transact((pool) => this.apply(pool, entry));
+      if (this.entry === null) return;
+      await this.opts.store.transact((pool) => {
+        const entry = this.entry;
+        if (entry !== null) this.put(pool, entry);
+      });
     };
     this.writing = this.writing.then(run, run);
     return this.writing;

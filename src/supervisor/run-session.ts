@@ -7,8 +7,6 @@
  * running unsupervised and its exit code is still ours (SEED_SUPERVISOR.md R16); nothing is
  * relaunched after the user or the system asked us to stop (R17).
  */
-import type { ChildProcess } from "node:child_process";
-import type { Clock } from "../platform/clock.js";
 import { errorMessage } from "../platform/errors.js";
 import {
   initialState,
@@ -18,121 +16,20 @@ import {
   type AccountRef,
   type Effect,
   type Event,
-  type Exhaustion,
-  type ExitSignal,
-  type MachineConfig,
-  type Phase,
-  type State,
-  type SwitchCause,
 } from "./machine.js";
-import { exitCodeOf, stopChild, type ChildOutcome } from "./stop-child.js";
+import {
+  livePhaseOf,
+  type LaunchedChild,
+  type RunSessionOptions,
+  type SessionControl,
+  type SessionPorts,
+  type SessionResult,
+  type Watcher,
+} from "./session-ports.js";
+import { exitCodeOf, stopChild } from "./stop-child.js";
 import { waitUntil } from "./wait-for-reset.js";
-import type { LivePhase } from "./live-sessions.js";
 
-export type SelectOutcome =
-  | { readonly kind: "selected"; readonly account: AccountRef }
-  | { readonly kind: "exhausted"; readonly exhaustion: Exhaustion };
-
-export interface SelectRequest {
-  readonly exclude: readonly string[];
-  readonly preferred: AccountRef | null;
-  readonly purpose: "start" | "switch" | "after-wait";
-}
-
-export interface LaunchedChild {
-  readonly child: ChildProcess;
-  /** Settles when the child is gone. */
-  readonly exited: Promise<ChildOutcome>;
-}
-
-/** What a watcher reports: binding, turn boundaries and quota pressure of the running account. */
-export type WatchEvent = Extract<
-  Event,
-  { type: "bound" | "turnStarted" | "turnEnded" | "pressure" }
->;
-
-export interface Watcher {
-  /** Reads what the rollout still holds (called once the child exited), then stops. */
-  drain(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export interface WatchRequest {
-  readonly account: AccountRef;
-  readonly sessionId: string | null;
-  readonly launchedAt: number;
-  /** The child's pid (codex itself, or a wrapper that execs it in place). */
-  readonly pid: number | null;
-  /** The rollout so far belongs to earlier launches: start reading at its end. */
-  readonly resumed: boolean;
-}
-
-export interface SessionPorts {
-  readonly clock: Clock;
-  select(request: SelectRequest, signal: AbortSignal): Promise<SelectOutcome>;
-  /** Chooses and checks the next account ahead of a switch; null when none is usable. */
-  prewarm(exclude: readonly string[], signal: AbortSignal): Promise<AccountRef | null>;
-  launch(
-    account: AccountRef,
-    resume: { sessionId: string; continuation: boolean } | null,
-  ): Promise<LaunchedChild>;
-  watch(request: WatchRequest, emit: (event: WatchEvent) => void): Watcher;
-  adoptTokens(account: AccountRef): Promise<void>;
-  /** Our entry among the pool's live sessions (null account: remove nothing yet). */
-  publish(entry: { account: string; sessionId: string | null; phase: LivePhase }): Promise<void>;
-  /** The child to kill if we die (see signals.ts). */
-  setChild(child: ChildProcess | null): void;
-  notice(message: string): void;
-  announceSwitch(sessionId: string, from: AccountRef, to: AccountRef, cause: SwitchCause): void;
-  attribute(
-    account: AccountRef,
-    previous: AccountRef | null,
-    cause: SwitchCause | null,
-    code: number,
-  ): void;
-  /** Countdown while waiting for a reset (once a second); `null` clears it. */
-  countdown(remainingMs: number | null, exhaustion: Exhaustion): void;
-}
-
-export interface RunSessionOptions {
-  readonly config: MachineConfig;
-  readonly killGraceMs: number;
-  /** Set for `codex resume <id>` / `exec resume <id>`: the session is known from the start. */
-  readonly sessionId: string | null;
-}
-
-export interface SessionResult {
-  readonly code: number;
-  readonly state: State;
-  readonly exhaustion: Exhaustion | null;
-}
-
-export interface SessionControl {
-  /** Delivers a signal (from signals.ts) to the session. */
-  signal(signal: ExitSignal): void;
-  /** True while codex owns the terminal (SIGINT is then ignored). */
-  childRunning(): boolean;
-  readonly done: Promise<SessionResult>;
-}
-
-function livePhaseOf(phase: Phase): LivePhase | null {
-  switch (phase.kind) {
-    case "binding":
-    case "running":
-      return "running";
-    case "draining":
-      return "draining";
-    case "switching":
-    case "stopping":
-    case "launching":
-    case "choosing":
-      return "switching";
-    case "waiting":
-      return "waiting";
-    case "done":
-      return null;
-  }
-}
+export type * from "./session-ports.js";
 
 export function startSession(ports: SessionPorts, options: RunSessionOptions): SessionControl {
   const { config } = options;
@@ -144,6 +41,10 @@ export function startSession(ports: SessionPorts, options: RunSessionOptions): S
   let watcher: Watcher | null = null;
   let fatal: unknown = null;
   const pending = new Set<Promise<unknown>>();
+  /** Token adoptions under way, by account: a launch on that account waits for its own. */
+  const adopting = new Map<string, Promise<void>>();
+  /** The switch line of the launch about to happen (written before its spawn). */
+  let announced: Promise<void> = Promise.resolve();
 
   const dispatch = (event: Event): void => {
     queue.push(event);
@@ -166,8 +67,12 @@ export function startSession(ports: SessionPorts, options: RunSessionOptions): S
     resume: { sessionId: string; continuation: boolean } | null,
   ): Promise<void> => {
     let launched: LaunchedChild;
+    const announcement = announced;
+    announced = Promise.resolve();
     try {
-      launched = await ports.launch(account, resume);
+      // Tokens the last child on this account rotated must be in the pool before it relaunches.
+      await adopting.get(account.id);
+      launched = await ports.launch(account, resume, () => announcement);
     } catch (error) {
       dispatch({ type: "launchFailed", message: errorMessage(error) });
       return;
@@ -235,17 +140,27 @@ export function startSession(ports: SessionPorts, options: RunSessionOptions): S
         }
         return;
       }
-      case "adoptTokens":
+      case "adoptTokens": {
+        const id = effect.account.id;
+        const adoption = ports.adoptTokens(effect.account).catch((error: unknown) => {
+          ports.notice(
+            `could not take back ${effect.account.label}'s tokens: ${errorMessage(error)}`,
+          );
+        });
+        const after = (adopting.get(id) ?? Promise.resolve()).then(() => adoption);
+        adopting.set(id, after);
         track(
-          ports.adoptTokens(effect.account).catch((error: unknown) => {
-            ports.notice(
-              `could not take back ${effect.account.label}'s tokens: ${errorMessage(error)}`,
-            );
+          after.finally(() => {
+            if (adopting.get(id) === after) adopting.delete(id);
           }),
         );
         return;
+      }
       case "announceSwitch":
-        ports.announceSwitch(effect.sessionId, effect.from, effect.to, effect.cause);
+        // Started now (it reads the pool) alongside the launch, which awaits it before spawning.
+        announced = ports
+          .announceSwitch(effect.sessionId, effect.from, effect.to, effect.cause)
+          .catch(() => undefined);
         return;
       case "attribute":
         ports.attribute(effect.account, effect.previous, effect.cause, effect.code);

@@ -17,7 +17,7 @@ import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
 import { makeWindow } from "../quota/windows.js";
 import { bindRollout, findExitedRollout } from "./bind.js";
 import type { Mode } from "./machine.js";
-import type { WatchEvent, WatchRequest, Watcher } from "./run-session.js";
+import type { WatchEvent, WatchRequest, Watcher } from "./session-ports.js";
 
 export interface WatchDeps {
   readonly clock: Clock;
@@ -88,7 +88,8 @@ export function startWatch(
     if (event !== null) emit(event);
   };
 
-  const handle = async (event: RolloutEvent): Promise<void> => {
+  /** `observeQuota`: false for a token_count a later event of the same read supersedes. */
+  const handle = async (event: RolloutEvent, observeQuota: boolean): Promise<void> => {
     const now = new Date(deps.clock.now());
     switch (event.type) {
       case "task_started":
@@ -108,7 +109,7 @@ export function startWatch(
       case "token_count":
         if (event.rateLimits !== null) {
           lastRateLimits = event.rateLimits;
-          await observe(snapshotFromRollout(event.rateLimits, now));
+          if (observeQuota) await observe(snapshotFromRollout(event.rateLimits, now));
         }
         return;
       case "session_meta":
@@ -119,7 +120,15 @@ export function startWatch(
 
   const readTail = async (): Promise<void> => {
     if (tail === null) return;
-    for (const event of await tail.read()) await handle(event);
+    const events = await tail.read();
+    // Lines read together were observed together: only the last quota reading among them is
+    // stored (each is a pool transaction, and the drain after a limit holds up the switch).
+    const last = events.findLastIndex(
+      (e) =>
+        (e.type === "token_count" && e.rateLimits !== null) ||
+        (e.type === "task_complete" && e.error?.codexErrorInfo === "usage_limit_exceeded"),
+    );
+    for (const [i, event] of events.entries()) await handle(event, i >= last);
   };
 
   const originator = deps.mode === "exec" ? "codex_exec" : "codex-tui";

@@ -5,12 +5,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { tokenExpiry } from "../../src/auth/jwt.js";
 import { poolPaths } from "../../src/platform/paths.js";
-import { upsertAccount } from "../../src/pool/accounts.js";
 import type { Pool } from "../../src/pool/schema.js";
 import { PoolStore } from "../../src/pool/store.js";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
+import { addSimAccounts } from "../../src/simulator/seed-pool.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
 import { CLI, ROOT } from "../helpers/cli.js";
 import { tempHomes } from "../helpers/tmp.js";
@@ -56,29 +55,7 @@ export async function fixture(accounts: SimAccountSpec[]): Promise<Fixture> {
     lockWaitMs: 10_000,
     lockStaleMs: 30_000,
   });
-  const ids: Record<string, string> = {};
-  await store.transact((pool) => {
-    for (const spec of accounts) {
-      const t = sim.mintTokens(spec.accountId);
-      const { account } = upsertAccount(
-        pool,
-        {
-          accountId: spec.accountId,
-          email: spec.email,
-          plan: spec.plan ?? "plus",
-          tokens: {
-            accessToken: t.accessToken,
-            refreshToken: t.refreshToken,
-            idToken: t.idToken,
-            accessTokenExpiresAt: tokenExpiry(t.accessToken)?.toISOString() ?? null,
-            lastRefreshAt: new Date().toISOString(),
-          },
-        },
-        new Date(),
-      );
-      ids[spec.accountId] = account.id;
-    }
-  });
+  const ids = await addSimAccounts(store, sim, accounts);
   return {
     sim,
     env,

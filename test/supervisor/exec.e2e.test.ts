@@ -32,6 +32,18 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
     const lines = r.stderr.split("\n").filter((l) => l.includes("run served by"));
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/served by bob@…, after alice@… \(usage limit reached\); exit 0/);
+    // O10: the switch line is out before the next codex starts writing (its banner comes after).
+    const moved = r.stderr.indexOf("codex-pool: session ");
+    const banners = [...r.stderr.matchAll(/OpenAI Codex v/g)].map((m) => m.index);
+    expect(moved).toBeGreaterThan(-1);
+    expect(banners).toHaveLength(2);
+    expect(moved).toBeLessThan(banners[1] ?? -1);
+    expect(moved).toBeGreaterThan(banners[0] ?? Infinity);
+    // One check of B (a prewarm's, reused by the switch), never two.
+    const usageOfB = fx.sim
+      .requests()
+      .filter((q) => q.kind === "usage" && q.accountId === "acct-B");
+    expect(usageOfB).toHaveLength(1);
     expect(fx.sim.strayRequests()).toEqual([]);
     const pool = await fx.readPool();
     const a = pool.accounts.find((x) => x.id === fx.ids["acct-A"]);

@@ -5,14 +5,13 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { tokenExpiry } from "../../auth/jwt.js";
 import { resolveCodexBinary } from "../../codex/binary.js";
 import { ensurePrivateDir } from "../../platform/atomic-file.js";
 import { homeDir, poolPaths, systemTempDir, type Env } from "../../platform/paths.js";
 import { defaultSettings } from "../../platform/settings.js";
-import { upsertAccount } from "../../pool/accounts.js";
 import { PoolStore } from "../../pool/store.js";
 import { codexEnv, prepareCodexHome, startSimulator } from "../../simulator/index.js";
+import { addSimAccounts } from "../../simulator/seed-pool.js";
 import type { SimAccountSpec, Simulator } from "../../simulator/index.js";
 
 export interface DemoWorld {
@@ -97,27 +96,7 @@ export async function createDemoWorld(env: Env, options: { tui: boolean }): Prom
       lockStaleMs: 30_000,
     });
     const simulator = sim;
-    await store.transact((pool) => {
-      for (const spec of accounts) {
-        const t = simulator.mintTokens(spec.accountId);
-        upsertAccount(
-          pool,
-          {
-            accountId: spec.accountId,
-            email: spec.email,
-            plan: spec.plan ?? "plus",
-            tokens: {
-              accessToken: t.accessToken,
-              refreshToken: t.refreshToken,
-              idToken: t.idToken,
-              accessTokenExpiresAt: tokenExpiry(t.accessToken)?.toISOString() ?? null,
-              lastRefreshAt: new Date().toISOString(),
-            },
-          },
-          new Date(),
-        );
-      }
-    });
+    await addSimAccounts(store, simulator, accounts);
     const base: Record<string, string> = {};
     for (const key of [
       "PATH",

@@ -1,0 +1,48 @@
+/**
+ * `codex-pool demo` as a newcomer runs it: the real codex, supervised, against the simulator. It must
+ * show the switch, say nothing alarming, and leave no file or process behind.
+ */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempHomes } from "../helpers/tmp.js";
+
+/** Command lines of live processes that mention `needle` (Linux /proc). */
+async function processesMentioning(needle: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await fs.readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = (await fs.readFile(`/proc/${pid}/cmdline`, "utf8")).replace(/\0/g, " ");
+      if (cmd.includes(needle)) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+describe("codex-pool demo", () => {
+  it("shows a session moving between accounts and cleans up after itself", async () => {
+    await using homes = await tempHomes();
+    const env = { ...homes.env, TERM: "dumb" };
+    const r = await runCli(["demo"], { env, cwd: homes.path, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("$ codex-pool status");
+    expect(r.stdout).toContain("mock reply #1 from account acct-bob");
+    expect(r.stderr).toMatch(/session \S+ moved from alice@\S+ .* to bob@/);
+    expect(r.stderr).toMatch(/run served by bob@\S+, after alice@/);
+    // After the run alice is out, bob is still fine.
+    expect(r.stdout).toMatch(/alice@example\.com.*exhausted until/);
+    // Nothing alarming of our own making: no stack trace, no unexpected error, no model-list 404s.
+    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at |codex_models_manager/);
+    // The throwaway world is gone, and the user's own homes were never created.
+    const cache = path.join(homes.path, ".cache", "codex-pool");
+    const left = await fs.readdir(cache).catch(() => []);
+    expect(left).toEqual([]);
+    await expect(fs.stat(homes.poolHome)).rejects.toThrow();
+    expect(await fs.readdir(homes.codexHome)).toEqual([]);
+    expect(await processesMentioning(path.join(homes.path, ".cache"))).toEqual([]);
+  }, 120_000);
+});
