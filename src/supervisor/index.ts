@@ -37,6 +37,7 @@ import {
 } from "./render.js";
 import { startSession, type SessionPorts } from "./run-session.js";
 import { installSignalGuard, type SignalSource } from "./signals.js";
+import { saveTerminal, type TerminalGuard } from "./terminal.js";
 import { startWatch } from "./watch.js";
 
 /** What the supervisor prints through (src/cli/output.ts Output fits). */
@@ -161,6 +162,9 @@ export async function superviseSession(
   };
 
   let guard: ReturnType<typeof installSignalGuard> | null = null;
+  // A TUI stopped for a switch leaves the terminal raw; each relaunch starts from the user's own.
+  const terminal: TerminalGuard | null = mode === "tui" ? await saveTerminal() : null;
+  const served: string[] = [];
   const ports: SessionPorts = {
     clock,
     select: (request, signal) => {
@@ -181,7 +185,13 @@ export async function superviseSession(
     launch: (account, resume, beforeSpawn) => {
       const early = prepared?.id === account.id ? prepared.plan : undefined;
       prepared = null;
-      return launchCodex(launchDeps, account, resume, beforeSpawn, early);
+      const relaunch = served.length > 0;
+      if (served.at(-1) !== account.label) served.push(account.label);
+      const ready = async (): Promise<void> => {
+        if (relaunch) await terminal?.restore();
+        await beforeSpawn();
+      };
+      return launchCodex(launchDeps, account, resume, ready, early);
     },
     watch: (request, emit) =>
       startWatch(
@@ -259,6 +269,12 @@ export async function superviseSession(
   });
   try {
     const result = await session.done;
+    await terminal?.restore();
+    if (mode === "tui" && served.length > 1) {
+      // The switch lines scrolled away under the TUI: say once where the session went.
+      const who = sessionId !== null ? `session ${sessionId.slice(0, 8)}…` : "the session";
+      out.info(`${who} ran on ${served.join(" → ")}`);
+    }
     if (result.exhaustion !== null) {
       const { message, earliest } = exhaustedMessage(result.exhaustion, clock.now(), sessionId);
       throw new PoolExhaustedError(message, earliest === null ? null : new Date(earliest));
