@@ -34,6 +34,13 @@ export async function tempHomes(): Promise<
     CODEX_HOME: codexHome,
     NO_COLOR: "1",
     LANG: "C.UTF-8",
+    // Nothing a test runs may leave the machine: the real services' defaults are replaced by a
+    // closed loopback port (tests that need a backend point these at the simulator).
+    CODEX_POOL_AUTH_URL: "http://127.0.0.1:9",
+    CODEX_POOL_BACKEND_URL: "http://127.0.0.1:9/backend-api",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+    HTTP_PROXY: "http://127.0.0.1:9",
+    NO_PROXY: "127.0.0.1,localhost",
   };
   return Object.assign(dir, { poolHome, codexHome, env });
 }

@@ -3,13 +3,10 @@
  * quotaMaxAgeSeconds (all of them with --refresh) in parallel, bounded and with a per-account
  * timeout, then shows every account's windows, state, and the account selection would choose.
  */
-import os from "node:os";
-import { TokenRefresher } from "../../auth/refresher.js";
-import { processAlive } from "../../platform/process-alive.js";
 import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
 import { accountQuotaStatus } from "../../quota/account-status.js";
-import { liveSessionAccounts, refreshQuotas } from "../../quota/probe-all.js";
 import type { CommandContext } from "../context.js";
+import { refreshStaleQuotas } from "../quota-refresh.js";
 import { buildRows, statusJson } from "../render/status-json.js";
 import { statusFooter, statusTable } from "../render/status-table.js";
 
@@ -31,39 +28,10 @@ export async function status(ctx: CommandContext, opts: StatusOptions = {}): Pro
     return 0;
   }
 
-  const host = os.hostname();
-  const owned = liveSessionAccounts(before, new Date(clock.now()), (pid, h) =>
-    h === host ? processAlive(pid) : true,
-  );
-  const refresher = new TokenRefresher({
-    store,
-    leasesDir: ctx.paths.leasesDir,
-    authUrl: settings.authUrl,
-    skewSeconds: settings.refreshSkewSeconds,
-    fetch: ctx.fetch,
-    clock,
-    lockStaleMs: settings.lockStaleMs,
+  const { pool, owned } = await refreshStaleQuotas(ctx, {
+    force: opts.refresh === true,
+    progress: !json,
   });
-  const { pool } = await refreshQuotas(
-    store,
-    {
-      backendUrl: settings.backendUrl,
-      fetch: ctx.fetch,
-      tokens: refresher,
-      now: () => new Date(clock.now()),
-    },
-    {
-      force: opts.refresh === true,
-      maxAgeSeconds: settings.quotaMaxAgeSeconds,
-      concurrency: settings.probeConcurrency,
-      timeoutMs: settings.probeTimeoutMs,
-      codexOwned: owned,
-      onProgress: json
-        ? undefined
-        : (done, total) => out.progress(`checking quota… ${done}/${total} accounts`),
-    },
-  );
-  if (!json) out.clearProgress();
 
   const now = new Date(clock.now());
   const floors = floorsFromSettings(settings);

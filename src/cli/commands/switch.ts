@@ -24,6 +24,7 @@ import { accountIndex, adoptTokens, resolveAccount } from "../../pool/accounts.j
 import type { Account, Pool } from "../../pool/schema.js";
 import { floorsFromSettings, selectBest } from "../../pool/select.js";
 import type { CommandContext } from "../context.js";
+import { refreshStaleQuotas } from "../quota-refresh.js";
 
 export interface SwitchOptions {
   best?: boolean;
@@ -78,6 +79,8 @@ export async function switchCmd(
       "name the account to switch to: its number, email or id (see codex-pool list)",
     );
   }
+  // Choose from fresh quota, as `status` shows it: stale snapshots are re-checked first.
+  if (opts.best === true) await refreshStaleQuotas(ctx, { force: false, progress: true });
   const authPath = ctx.codex.authFile;
   const now = new Date(ctx.clock.now());
   // One transaction: read auth.json and adopt newer tokens, choose, commit; only then (still under

@@ -1,0 +1,54 @@
+/**
+ * Brings the pool's quota snapshots up to date for a command: probes the accounts whose snapshot
+ * is older than quotaMaxAgeSeconds (all with `force`), with a progress line on a terminal. Shared
+ * by `status` and `switch --best`, so both choose from the same fresh data.
+ */
+import os from "node:os";
+import { TokenRefresher } from "../auth/refresher.js";
+import { processAlive } from "../platform/process-alive.js";
+import type { Pool } from "../pool/schema.js";
+import { liveSessionAccounts, refreshQuotas } from "../quota/probe-all.js";
+import type { CommandContext } from "./context.js";
+
+export async function refreshStaleQuotas(
+  ctx: CommandContext,
+  options: { force: boolean; progress: boolean },
+): Promise<{ pool: Pool; owned: Set<string> }> {
+  const { settings, store, out, clock } = ctx;
+  const before = await store.read();
+  const host = os.hostname();
+  // Accounts a live supervised codex runs on: their refresh token is that codex's to spend.
+  const owned = liveSessionAccounts(before, new Date(clock.now()), (pid, h) =>
+    h === host ? processAlive(pid) : true,
+  );
+  const refresher = new TokenRefresher({
+    store,
+    leasesDir: ctx.paths.leasesDir,
+    authUrl: settings.authUrl,
+    skewSeconds: settings.refreshSkewSeconds,
+    fetch: ctx.fetch,
+    clock,
+    lockStaleMs: settings.lockStaleMs,
+  });
+  const { pool } = await refreshQuotas(
+    store,
+    {
+      backendUrl: settings.backendUrl,
+      fetch: ctx.fetch,
+      tokens: refresher,
+      now: () => new Date(clock.now()),
+    },
+    {
+      force: options.force,
+      maxAgeSeconds: settings.quotaMaxAgeSeconds,
+      concurrency: settings.probeConcurrency,
+      timeoutMs: settings.probeTimeoutMs,
+      codexOwned: owned,
+      onProgress: options.progress
+        ? (done, total) => out.progress(`checking quota… ${done}/${total} accounts`)
+        : undefined,
+    },
+  );
+  if (options.progress) out.clearProgress();
+  return { pool, owned };
+}
