@@ -57,6 +57,13 @@ async function runProgram(): Promise<number> {
   return code;
 }
 
+// `codex-pool list | head`: a reader that goes away is not an error worth a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  process.stderr.write(`codex-pool: cannot write output: ${error.message}\n`);
+  process.exit(ExitCode.failed);
+});
+
 let exitCode: number;
 try {
   const { runInfoFastPath } = await import("./info-fast-path.js");

@@ -39,9 +39,9 @@ export function buildProgram(hooks: ProgramHooks): Command {
   const program = new Command("codex-pool");
   program
     .description(
-      "Keep your Codex CLI work running across a pool of ChatGPT accounts: sign in several,\n" +
-        "see every account's 5-hour and weekly quota, and run codex supervised so a session moves\n" +
-        "to a healthy account when one runs out.",
+      "Keep your Codex CLI work running across a pool of ChatGPT accounts: sign in several, " +
+        "see every account's 5-hour and weekly quota, and run codex supervised so a session " +
+        "moves to a healthy account when one runs out.",
     )
     .version(VERSION, "-V, --version")
     .option("--pool-home <dir>", "the pool's directory (CODEX_POOL_HOME)")
@@ -90,6 +90,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .alias("ls")
     .description("list the accounts in the pool")
     .option("--json", "machine-readable output")
+    .addHelpText("after", "\nExamples:\n  codex-pool list\n  codex-pool list --json")
     .action(async (opts: object) => {
       await hooks.invoke(async () => (await import("./commands/list.js")).list, [opts], flags());
     });
@@ -131,6 +132,10 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .description("remove an account from the pool")
     .argument("<account>", "the account: its number in `list`, its email or its id")
     .option("-y, --yes", "do not ask for confirmation")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  codex-pool remove 2\n  codex-pool remove alice@example.com --yes",
+    )
     .action(async (account: string, opts: object) => {
       await hooks.invoke(
         async () => (await import("./commands/remove.js")).remove,
@@ -164,6 +169,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .command("doctor")
     .description("check paths, permissions, the codex binary, config and tokens")
     .option("--json", "machine-readable output")
+    .addHelpText("after", "\nExamples:\n  codex-pool doctor\n  codex-pool doctor --json")
     .action(async (opts: object) => {
       await hooks.invoke(
         async () => (await import("./commands/doctor.js")).doctor,
@@ -176,6 +182,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .command("demo")
     .description("the whole story against the built-in simulator (no account or network needed)")
     .option("--tui", "show the interactive codex TUI version")
+    .addHelpText("after", "\nExamples:\n  codex-pool demo\n  codex-pool demo --tui")
     .action(async (opts: object) => {
       await hooks.invoke(async () => (await import("./commands/demo.js")).demo, [opts], flags());
     });
@@ -184,6 +191,10 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .command("completion")
     .description("print a shell completion script")
     .argument("<shell>", "bash, zsh or fish")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  eval "$(codex-pool completion bash)"\n  codex-pool completion fish > ~/.config/fish/completions/codex-pool.fish',
+    )
     .action(async (shell: string) => {
       await hooks.invoke(
         async () => (await import("./commands/completion.js")).completion,
@@ -197,6 +208,10 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .description("install or remove a `codex` shim that runs `codex-pool run`")
     .argument("<action>", "install, uninstall or print")
     .option("--dir <dir>", "where to put the shim (default: ~/.local/bin)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  codex-pool shim print\n  codex-pool shim install --dir ~/.local/bin\n  codex-pool shim uninstall",
+    )
     .action(async (action: string, opts: object) => {
       await hooks.invoke(
         async () => (await import("./commands/shim.js")).shim,

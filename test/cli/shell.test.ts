@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
+import { CLI, runCli } from "../helpers/cli.js";
 import { tempHomes } from "../helpers/tmp.js";
 
 describe("shell ergonomics", () => {
@@ -27,6 +27,20 @@ describe("shell ergonomics", () => {
     expect(help.stdout).toContain("CODEX_POOL_ROTATE_AT_5H");
     const sub = await runCli(["switch", "--help"], { env: homes.env });
     expect(sub.stdout).toContain("Examples:");
+  });
+
+  it("stays quiet when its reader goes away (`codex-pool --help | head -1`)", async () => {
+    await using homes = await tempHomes();
+    const { execFileSync } = await import("node:child_process");
+    const err = homes.join("stderr.txt");
+    // The reader takes one line and leaves; commander keeps writing into the closed pipe.
+    execFileSync(
+      "sh",
+      ["-c", `"${process.execPath}" "${CLI}" --help 2>"${err}" | head -1 >/dev/null`],
+      { env: homes.env, encoding: "utf8" },
+    );
+    const stderr = await fs.readFile(err, "utf8");
+    expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
   });
 
   it("exits 2 on bad usage with one line of help", async () => {
