@@ -5,6 +5,9 @@
  */
 import { CodexPoolError, ExitCode, errorMessage } from "../platform/errors.js";
 import { redact } from "../platform/redact.js";
+import type * as FastPath from "./info-fast-path.js";
+
+type FastPathModule = typeof FastPath;
 
 const debug = process.argv.includes("--debug") || process.env["CODEX_POOL_DEBUG"] === "1";
 
@@ -64,9 +67,23 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(ExitCode.failed);
 });
 
+/**
+ * `run -- --version` is measured against the bare codex launcher, so its path is also built as one
+ * bundled file (package.json "build"): one module to load instead of a dozen. The plain module is
+ * the fallback when the bundle is absent (e.g. a build without it).
+ */
+async function loadFastPath(): Promise<FastPathModule> {
+  const bundle = "./info-fast-path.bundle.js";
+  try {
+    return (await import(bundle)) as FastPathModule;
+  } catch {
+    return import("./info-fast-path.js");
+  }
+}
+
 let exitCode: number;
 try {
-  const { runInfoFastPath } = await import("./info-fast-path.js");
+  const { runInfoFastPath } = await loadFastPath();
   exitCode = (await runInfoFastPath(process.argv.slice(2), process.env)) ?? (await runProgram());
 } catch (error) {
   exitCode = report(error);
