@@ -4,14 +4,15 @@
  * prints errors and calls process.exit.
  */
 import { CodexPoolError, ExitCode, errorMessage } from "../platform/errors.js";
-import { redact } from "../platform/redact.js";
 import type * as FastPath from "./info-fast-path.js";
 
 type FastPathModule = typeof FastPath;
 
 const debug = process.argv.includes("--debug") || process.env["CODEX_POOL_DEBUG"] === "1";
 
-function report(error: unknown): number {
+/** One line on stderr for any error; the redaction module is loaded only when there is one. */
+async function report(error: unknown): Promise<number> {
+  const { redact } = await import("../platform/redact.js");
   if (error instanceof CodexPoolError) {
     process.stderr.write(redact(`codex-pool: ${error.message}`) + "\n");
     if (debug && error.stack) process.stderr.write(redact(error.stack) + "\n");
@@ -42,7 +43,7 @@ async function runProgram(): Promise<number> {
         const ctx = createContext({ flags });
         code = await handler(ctx, ...(args as never[]));
       } catch (error) {
-        code = report(error);
+        code = await report(error);
       }
     },
   });
@@ -54,7 +55,7 @@ async function runProgram(): Promise<number> {
       // Help and version exit 0; usage errors were already printed by commander.
       code = error.exitCode === 0 ? 0 : ExitCode.usage;
     } else {
-      code = report(error);
+      code = await report(error);
     }
   }
   return code;
@@ -86,6 +87,6 @@ try {
   const { runInfoFastPath } = await loadFastPath();
   exitCode = (await runInfoFastPath(process.argv.slice(2), process.env)) ?? (await runProgram());
 } catch (error) {
-  exitCode = report(error);
+  exitCode = await report(error);
 }
 process.exitCode = exitCode;
