@@ -118,10 +118,11 @@ export function statusFooter(
   const lines: string[] = [""];
   const chosen = rows.find((r) => r.isChosen);
   if (chosen !== undefined) {
-    const neck = selection.ranked.find((r) => r.account.id === chosen.account.id);
+    // The same bottleneck the table marks, so the two never disagree on a tie.
+    const neck = chosen.status.bottleneck;
     const headroom =
-      neck?.bottleneck && neck.leftPercent !== null
-        ? ` (${windowLabel(neck.bottleneck)} ${formatPercent(neck.leftPercent)} left)`
+      neck !== null
+        ? ` (${windowLabel(neck)} ${formatPercent(effectiveLeft(neck, now))} left)`
         : "";
     lines.push(`Next run: ${paint("bold", `${chosen.index} ${chosen.account.email}`)}${headroom}`);
   } else if (rows.length > 0) {
