@@ -39,6 +39,9 @@ export interface Bound {
 }
 
 const PROC = "/proc";
+/** How often a launch's open files are looked at until bound (a few small /proc reads each). */
+const PID_POLL_MS = 100;
+const EXEC_PID_POLL_MS = 25;
 
 function isRolloutName(name: string): boolean {
   return name.startsWith("rollout-") && name.endsWith(".jsonl");
@@ -154,8 +157,10 @@ async function bindByPid(req: BindRequest, pid: number): Promise<Bound | null | 
       const meta = await readSessionMeta(open.file);
       if (meta !== null) return { file: open.file, sessionId: meta.id };
     }
-    // The TUI opens its rollout only with the first prompt, which may come much later.
-    await sleep(req.clock.now() < slowAfter ? 100 : 1000, req.signal);
+    // The TUI opens its rollout only with the first prompt, which may come much later; exec opens
+    // it at once and may hit the limit on its first turn, which is seen only once bound.
+    const quick = req.originator === "codex_exec" ? EXEC_PID_POLL_MS : PID_POLL_MS;
+    await sleep(req.clock.now() < slowAfter ? quick : 1000, req.signal);
   }
   return null;
 }

@@ -63,10 +63,13 @@ export interface ChooseDeps {
   /** Our id of the account pinned with --account (first launch only), or null. */
   readonly pinned: string | null;
   /**
-   * Told of a switch's choice just before it is claimed, with the row it was made on and whether
-   * another live codex runs it: its launch can be prepared meanwhile.
+   * Told of a switch's leading candidate before it is checked and claimed, with the row it was
+   * ranked on and whether another live codex runs it: its launch can be prepared meanwhile. A
+   * later call (the check moved the leader) replaces the earlier one.
    */
   chosen?(account: Account, ownedElsewhere: boolean): void;
+  /** Told of the pool as a switch's claim committed it (the switch line can show it unread). */
+  claimed?(pool: Pool): void;
   /** The bound session id, for our live-session entry. */
   sessionId(): string | null;
   /**
@@ -134,6 +137,9 @@ export async function chooseAccount(
     // After a wait for a reset every snapshot is suspect (we waited because all were out): look
     // again once, so a stale "usable" never relaunches into the same limit without a pause.
     const recheck = request.purpose === "after-wait" && !checked.has(chosen.id);
+    // Its launch is prepared meanwhile: the check rarely moves the leader, and the next round
+    // prepares the one that takes its place.
+    if (commit && request.purpose === "switch") deps.chosen?.(chosen, busy.has(chosen.id));
     let probed: ProbeResult | null = null;
     if (recheck || !isFresh(chosen, now)) {
       checked.add(chosen.id);
@@ -162,9 +168,10 @@ export async function chooseAccount(
     // A prewarm stores nothing: the switch that follows reuses its check (reuseRecentProbes) and
     // stores it with its claim, in the one transaction a switch waits on.
     if (!commit) return { kind: "selected", account: refOf(chosen) };
-    if (request.purpose === "switch") deps.chosen?.(chosen, busy.has(chosen.id));
     const result = probed;
+    let committed: Pool = pool;
     const claimed = await deps.store.transact((fresh) => {
+      committed = fresh;
       if (result !== null) applyProbeResults(fresh, [result], new Date(deps.clock.now()));
       const row = fresh.accounts.find((a) => a.id === chosen.id);
       if (!row || row.state.kind !== "ok") return false;
@@ -185,6 +192,7 @@ export async function chooseAccount(
       deps.live.apply(fresh, { account: row.id, sessionId: deps.sessionId(), phase: "switching" });
       return true;
     });
+    if (claimed && request.purpose === "switch") deps.claimed?.(committed);
     if (claimed) return { kind: "selected", account: refOf(chosen) };
   }
 }

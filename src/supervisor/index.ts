@@ -12,6 +12,7 @@ import { PoolExhaustedError, errorMessage } from "../platform/errors.js";
 import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { resolveAccount } from "../pool/accounts.js";
+import type { Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
 import { applySnapshot } from "../quota/commit.js";
@@ -39,6 +40,9 @@ import { startSession, type SessionPorts } from "./run-session.js";
 import { installSignalGuard, type SignalSource } from "./signals.js";
 import { saveTerminal, type TerminalGuard } from "./terminal.js";
 import { startWatch } from "./watch.js";
+
+/** How long the pool a switch's claim committed stands in for a fresh read in its switch line. */
+const CLAIM_REUSE_MS = 1_000;
 
 /** What the supervisor prints through (src/cli/output.ts Output fits). */
 export interface SupervisorOutput {
@@ -117,6 +121,8 @@ export async function superviseSession(
   let sessionId: string | null = args.sessionId;
   /** A switch's launch, prepared while its choice is claimed (see ChooseDeps.chosen). */
   let prepared: { id: string; plan: Promise<PreparedLaunch | null> } | null = null;
+  /** The pool as a switch's claim left it, and when: its switch line shows it (no re-read). */
+  let claimedPool: { pool: Pool; at: number } | null = null;
   const knownFile = { current: null as string | null };
   const chooseDeps = {
     store,
@@ -129,6 +135,9 @@ export async function superviseSession(
     chosen: (account: Parameters<typeof prepareLaunch>[1], owned: boolean) => {
       const plan = prepareLaunch(launchDeps, account, owned).catch(() => null);
       prepared = { id: account.id, plan };
+    },
+    claimed: (pool: Pool) => {
+      claimedPool = { pool, at: clock.now() };
     },
     // One check serves a prewarm and the switch right after it (an exec limit starts both).
     probe: reuseRecentProbes(
@@ -169,6 +178,7 @@ export async function superviseSession(
     clock,
     select: (request, signal) => {
       prepared = null; // only the choice this selection makes may be prepared
+      claimedPool = null;
       return chooseAccount(chooseDeps, request, signal);
     },
     prewarm: async (exclude, signal) => {
@@ -241,7 +251,10 @@ export async function superviseSession(
     setChild: (child) => guard?.setChild(child),
     notice: (message) => out.info(message),
     announceSwitch: async (id, from, to, cause) => {
-      const line = await formatSwitchLine(store, clock, id, from, to, cause).catch(
+      // A TUI's switch comes after its child stopped: a claim older than that is read again.
+      const recent = claimedPool !== null && clock.now() - claimedPool.at <= CLAIM_REUSE_MS;
+      const source = recent && claimedPool !== null ? claimedPool.pool : store;
+      const line = await formatSwitchLine(source, clock, id, from, to, cause).catch(
         () => `session ${id} moved from ${from.label} to ${to.label}`,
       );
       out.info(line);

@@ -11,6 +11,7 @@ import {
   type DoneReason,
   type Effect,
   type Exhaustion,
+  type HandoffChoice,
   type MachineConfig,
   type Phase,
   type State,
@@ -201,11 +202,37 @@ export function onLimitInTui(config: MachineConfig, state: State): Step {
   return beginSwitch(state, "limit");
 }
 
+/**
+ * exec: a turn ended on the usage limit and codex now exits by itself. The next account is chosen
+ * (and its launch prepared) while it does; the launch waits for the exit (see childEnded).
+ */
+export function onLimitInExec(config: MachineConfig, state: State): Step {
+  const { ctx } = state;
+  if (ctx.sessionId === null || !config.continueAfterLimit || !budgetLeft(config, ctx)) {
+    return settle(config, state); // the exit decides (childEnded)
+  }
+  return step(withPhase(state, { kind: "handoff", choice: null }), {
+    type: "select",
+    exclude: excludeCurrent(ctx),
+    preferred: ctx.next,
+    purpose: "switch",
+  });
+}
+
 export function stopFor(state: State, then: Then, cause: SwitchCause | null): Step {
   return step(withPhase(state, { kind: "stopping", cause, then }), { type: "stopChild" });
 }
 
-export function childEnded(config: MachineConfig, state: State, code: number): Step {
+/**
+ * The child exited by itself. From `handoff` the next account's selection is already under way
+ * (or done: `choice`); the launch comes after the tokens' adoption, which is emitted first.
+ */
+export function childEnded(
+  config: MachineConfig,
+  state: State,
+  code: number,
+  choice: HandoffChoice | null = null,
+): Step {
   const { ctx } = state;
   const effects: Effect[] = [];
   if (ctx.account) effects.push({ type: "adoptTokens", account: ctx.account });
@@ -225,13 +252,23 @@ export function childEnded(config: MachineConfig, state: State, code: number): S
         });
         return step(withPhase(state, { kind: "done", code, reason: "max-switches" }), ...effects);
       }
+      const exited = withPhase(state, { kind: "choosing", switchCause: "limit" });
+      if (state.phase.kind === "handoff") {
+        const then =
+          choice === null
+            ? step(exited)
+            : choice.kind === "selected"
+              ? launchAccount(config, exited, choice.account, "limit")
+              : onExhausted(config, exited, choice.exhaustion, choice.now, "limit");
+        return step(then.state, ...effects, ...then.effects);
+      }
       effects.push({
         type: "select",
         exclude: excludeCurrent(ctx),
         preferred: ctx.next,
         purpose: "switch",
       });
-      return step(withPhase(state, { kind: "choosing", switchCause: "limit" }), ...effects);
+      return step(exited, ...effects);
     }
   }
   return step(withPhase(state, { kind: "done", code, reason: "child-exited" }), ...effects);

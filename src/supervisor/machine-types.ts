@@ -49,6 +49,11 @@ export type Then =
   | { readonly kind: "wait"; readonly exhaustion: Exhaustion; readonly now: number }
   | { readonly kind: "exit"; readonly code: number; readonly exhaustion?: Exhaustion };
 
+/** exec: what the choice made while the limited child exits came to, once known. */
+export type HandoffChoice =
+  | { readonly kind: "selected"; readonly account: AccountRef }
+  | { readonly kind: "exhausted"; readonly exhaustion: Exhaustion; readonly now: number };
+
 export type Phase =
   | { readonly kind: "choosing"; readonly switchCause: SwitchCause | null }
   | { readonly kind: "waiting"; readonly until: number; readonly switchCause: SwitchCause | null }
@@ -57,6 +62,7 @@ export type Phase =
   | { readonly kind: "running" }
   | { readonly kind: "draining"; readonly cause: SwitchCause }
   | { readonly kind: "switching"; readonly cause: SwitchCause }
+  | { readonly kind: "handoff"; readonly choice: HandoffChoice | null }
   | { readonly kind: "stopping"; readonly cause: SwitchCause | null; readonly then: Then }
   | {
       readonly kind: "done";
@@ -177,6 +183,7 @@ export function isChildRunning(phase: Phase): boolean {
     case "running":
     case "draining":
     case "switching":
+    case "handoff":
     case "stopping":
       return true;
     case "choosing":

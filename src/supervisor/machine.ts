@@ -13,6 +13,8 @@
  *   running    child running and bound
  *   draining   child running, a turn in flight, a switch wanted once it ends (never cut a turn)
  *   switching  child running and idle at a turn boundary; choosing the next account
+ *   handoff    exec: the turn ended on the usage limit and codex is exiting by itself; the next
+ *              account is chosen meanwhile and launched once the child is gone
  *   stopping   stopping the child (SIGTERM → SIGKILL); what follows is in `then`
  *   done       terminal, with the exit code
  */
@@ -33,6 +35,7 @@ import {
   childEnded,
   launchAccount,
   onExhausted,
+  onLimitInExec,
   onLimitInTui,
   settle,
   step,
@@ -139,7 +142,9 @@ const onRunning: Handler<"running"> = (config, state, phase, event) => {
   }
   if (event.type === "turnEnded") {
     const ended = withPhase(state, phase, { turnActive: false, lastTurnLimited: event.limitHit });
-    if (config.mode === "tui" && event.limitHit) return onLimitInTui(config, ended);
+    if (event.limitHit) {
+      return config.mode === "tui" ? onLimitInTui(config, ended) : onLimitInExec(config, ended);
+    }
     return settle(config, ended);
   }
   return onChildPhaseEvent(config, state, event);
@@ -193,6 +198,28 @@ const onSwitching: Handler<"switching"> = (config, state, phase, event) => {
   return onChildPhaseEvent(config, state, event);
 };
 
+const onHandoff: Handler<"handoff"> = (config, state, phase, event) => {
+  // The choice waits for the child's exit: the resume must never run beside it.
+  if (event.type === "selected") {
+    return step(
+      withPhase(state, { kind: "handoff", choice: { kind: "selected", account: event.account } }),
+    );
+  }
+  if (event.type === "exhausted") {
+    const choice = { kind: "exhausted", exhaustion: event.exhaustion, now: event.now } as const;
+    return step(withPhase(state, { kind: "handoff", choice }));
+  }
+  if (event.type === "childExited") return childEnded(config, state, event.code, phase.choice);
+  // Codex went on after all: whether the run is resumed is judged on its last turn at the exit.
+  if (event.type === "turnStarted") {
+    return step(withPhase(state, phase, { turnActive: true, lastTurnLimited: false }));
+  }
+  if (event.type === "turnEnded") {
+    return step(withPhase(state, phase, { turnActive: false, lastTurnLimited: event.limitHit }));
+  }
+  return onChildPhaseEvent(config, state, event);
+};
+
 const onStopping: Handler<"stopping"> = (config, state, phase, event) => {
   const { ctx } = state;
   if (event.type === "childExited") {
@@ -228,6 +255,8 @@ export function transition(config: MachineConfig, state: State, event: Event): S
       return onDraining(config, state, phase, event);
     case "switching":
       return onSwitching(config, state, phase, event);
+    case "handoff":
+      return onHandoff(config, state, phase, event);
     case "stopping":
       return onStopping(config, state, phase, event);
   }

@@ -4,6 +4,7 @@
  * decision 9: the user did not ask to list accounts here).
  */
 import type { Clock } from "../platform/clock.js";
+import type { Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef, Exhaustion, SwitchCause } from "./machine.js";
 import { describeQuota } from "./pressure.js";
@@ -23,15 +24,16 @@ const CAUSE_TEXT: Record<SwitchCause, string> = {
   floor: "quota at its floor",
 };
 
+/** The switch line, with both accounts' quota from `source` (a pool just read, or the store). */
 export async function formatSwitchLine(
-  store: PoolStore,
+  source: Pool | Pick<PoolStore, "read">,
   clock: Clock,
   sessionId: string,
   from: AccountRef,
   to: AccountRef,
   cause: SwitchCause,
 ): Promise<string> {
-  const pool = await store.read();
+  const pool = "read" in source ? await source.read() : source;
   const now = clock.now();
   const quota = (ref: AccountRef): string =>
     describeQuota(pool.accounts.find((a) => a.id === ref.id)?.quota ?? null, new Date(now), (ms) =>

@@ -125,6 +125,7 @@ export function livePhaseOf(phase: Phase): LivePhase | null {
     case "launching":
       return "switching";
     case "choosing":
+    case "handoff":
       // The selection's claim records us on the chosen account; a write now would only delay it.
       return null;
     case "waiting":

@@ -57,11 +57,15 @@ export function formatDuration(ms: number): string {
 }
 
 /** Local wall-clock time, "14:05" today or "Tue 14:05" on another day. */
+/** Short English weekday names, as toLocaleDateString("en-US", { weekday: "short" }) gives them. */
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
+
 export function formatClock(epochMs: number, now: number): string {
   const d = new Date(epochMs);
   const hm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
   if (new Date(now).toDateString() === d.toDateString()) return hm;
-  return `${d.toLocaleDateString("en-US", { weekday: "short" })} ${hm}`;
+  // Not Intl: its first use loads locale data (~17 ms), and the switch line waits on this.
+  return `${WEEKDAYS[d.getDay()] ?? ""} ${hm}`;
 }
 
 /** "every account is out: alice@… resets 14:05, bob@… resets Tue 09:00". */

@@ -8,8 +8,11 @@
  *
  * Cost stays flat: binding (bind.ts) reads the child's open files or lists at most four date
  * folders per poll, a resumed session is looked up once by id, and the tail reads only appended
- * bytes.
+ * bytes. Once bound, a change notification on the rollout (inotify) wakes the tail at once, so the
+ * end of a turn is seen as it is written (an exec limit is then acted on before codex has exited);
+ * the poll stays as the fallback where notifications are missing.
  */
+import fs from "node:fs";
 import type { RolloutEvent, RolloutRateLimits, RateLimitWindow } from "../codex/rollout-events.js";
 import { RolloutTail } from "../codex/rollout-tail.js";
 import { sleep, type Clock } from "../platform/clock.js";
@@ -28,6 +31,8 @@ export interface WatchDeps {
   /** How often the tail looks for new lines. */
   readonly tailPollMs?: number;
   readonly quotaPollMs: number;
+  /** How long a rollout quota reading waits for a later one before it is stored. */
+  readonly quotaSettleMs?: number;
   /** Stores a quota observation of an account and returns the pressure it puts on it. */
   observe(accountId: string, snapshot: QuotaSnapshot): Promise<WatchEvent | null>;
   /** Probes the account's /wham/usage (never spending its refresh token; codex owns it). */
@@ -71,6 +76,54 @@ export function snapshotFromRollout(
 
 export { findRolloutById } from "./bind.js";
 
+/** See `observeSoon` in startWatch. */
+export const QUOTA_SETTLE_MS = 250;
+
+interface Changes {
+  /** Settles at the next change of the file since the last call, after `ms` at most, or on abort. */
+  next(ms: number, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+/** Change notifications of one file; without them (unsupported, or failed) only the timeout. */
+function watchChanges(file: string): Changes {
+  let changed = false;
+  let wake: (() => void) | null = null;
+  let watcher: fs.FSWatcher | null = null;
+  const onChange = (): void => {
+    changed = true;
+    wake?.();
+  };
+  try {
+    // Not persistent: watching must never keep the process alive.
+    watcher = fs.watch(file, { persistent: false }, onChange);
+    watcher.on("error", () => watcher?.close());
+  } catch {
+    watcher = null;
+  }
+  return {
+    async next(ms, signal) {
+      if (!changed && !signal.aborted) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            wake = null;
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          signal.addEventListener("abort", done, { once: true });
+          wake = done;
+        });
+      }
+      changed = false;
+    },
+    close() {
+      watcher?.close();
+    },
+  };
+}
+
 export function startWatch(
   deps: WatchDeps,
   req: WatchRequest,
@@ -88,6 +141,36 @@ export function startWatch(
     if (event !== null) emit(event);
   };
 
+  // A turn's rate limits are stored at most once per settle period, the latest reading winning:
+  // each store is a pool transaction, and a limit (stored at once, see handle) right after a
+  // reading would otherwise wait behind it while the switch waits on both.
+  const settleMs = deps.quotaSettleMs ?? QUOTA_SETTLE_MS;
+  let settling: { snapshot: QuotaSnapshot | null; timer: NodeJS.Timeout } | null = null;
+  const observeSoon = (snapshot: QuotaSnapshot | null): void => {
+    if (settling !== null) {
+      settling.snapshot = snapshot;
+      return;
+    }
+    const entry = {
+      snapshot,
+      timer: setTimeout(() => {
+        if (settling !== entry) return;
+        settling = null;
+        observe(entry.snapshot).catch((error: unknown) => deps.onError(error));
+      }, settleMs),
+    };
+    entry.timer.unref();
+    settling = entry;
+  };
+  /** Drops the waiting reading (superseded), returning it. */
+  const takeSettling = (): QuotaSnapshot | null => {
+    const entry = settling;
+    if (entry === null) return null;
+    clearTimeout(entry.timer);
+    settling = null;
+    return entry.snapshot;
+  };
+
   /** `observeQuota`: false for a token_count a later event of the same read supersedes. */
   const handle = async (event: RolloutEvent, observeQuota: boolean): Promise<void> => {
     const now = new Date(deps.clock.now());
@@ -98,6 +181,7 @@ export function startWatch(
       case "task_complete": {
         const limitHit = event.error?.codexErrorInfo === "usage_limit_exceeded";
         if (limitHit && lastRateLimits !== null) {
+          takeSettling();
           await observe(snapshotFromRollout(lastRateLimits, now, true));
         }
         emit({ type: "turnEnded", limitHit });
@@ -109,7 +193,7 @@ export function startWatch(
       case "token_count":
         if (event.rateLimits !== null) {
           lastRateLimits = event.rateLimits;
-          if (observeQuota) await observe(snapshotFromRollout(event.rateLimits, now));
+          if (observeQuota) observeSoon(snapshotFromRollout(event.rateLimits, now));
         }
         return;
       case "session_meta":
@@ -161,9 +245,14 @@ export function startWatch(
     tail = new RolloutTail(file);
     // Earlier launches' lines are history: start at the end of the file.
     if (req.resumed) await tail.read();
-    while (!stop.signal.aborted) {
-      await readTail();
-      await sleep(tailPollMs, stop.signal);
+    const changes = watchChanges(file);
+    try {
+      while (!stop.signal.aborted) {
+        await readTail();
+        await changes.next(tailPollMs, stop.signal);
+      }
+    } finally {
+      changes.close();
     }
   };
 
@@ -194,10 +283,12 @@ export function startWatch(
         }
       }
       await readTail().catch((error: unknown) => deps.onError(error));
+      await observe(takeSettling()).catch((error: unknown) => deps.onError(error));
     },
     async stop() {
       stop.abort();
       await Promise.all([tailDone, quotaDone]);
+      await observe(takeSettling()).catch((error: unknown) => deps.onError(error));
     },
   };
 }

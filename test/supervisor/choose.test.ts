@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/platform/clock.js";
 import { poolPaths } from "../../src/platform/paths.js";
-import type { Account, LiveSession, QuotaSnapshot } from "../../src/pool/schema.js";
+import type { Account, LiveSession, Pool, QuotaSnapshot } from "../../src/pool/schema.js";
 import { PoolStore } from "../../src/pool/store.js";
 import type { ProbeOutcome } from "../../src/quota/probe-account.js";
 import { makeWindow } from "../../src/quota/windows.js";
@@ -276,5 +276,65 @@ describe("chooseAccount", () => {
     const r = await chooseAccount(s.deps, { ...start, purpose: "after-wait" }, never);
     expect(s.probed).toEqual(["acc_aaaaaa", "acc_bbbbbb"]);
     expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+  });
+
+  it("a switch names its leader before checking it, and hands over the pool its claim left", async () => {
+    const old = 60_000; // older than FRESH_QUOTA_MS: each leader is checked
+    await using s = await setup(
+      [
+        account("acc_aaaaaa", snapshot(100, 0, true)),
+        account("acc_bbbbbb", snapshot(0, old)),
+        account("acc_cccccc", snapshot(20, old)),
+      ],
+      [],
+      // The check finds B out: C takes its place.
+      {
+        probe: (a) =>
+          Promise.resolve({
+            kind: "ok",
+            snapshot: a.id === "acc_bbbbbb" ? snapshot(100, 0, true) : snapshot(30),
+          }),
+      },
+    );
+    const seen: string[] = [];
+    let committed: Pool | null = null;
+    const deps: ChooseDeps = {
+      ...s.deps,
+      chosen: (a) => seen.push(`chosen ${a.id}`),
+      claimed: (pool) => {
+        committed = pool;
+      },
+      probe: (a, owned, signal) => {
+        seen.push(`probe ${a.id}`);
+        return s.deps.probe(a, owned, signal);
+      },
+    };
+    const switching = { exclude: ["acc_aaaaaa"], preferred: null, purpose: "switch" } as const;
+    const r = await chooseAccount(deps, switching, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_cccccc" } });
+    expect(seen).toEqual([
+      "chosen acc_bbbbbb",
+      "probe acc_bbbbbb",
+      "chosen acc_cccccc",
+      "probe acc_cccccc",
+    ]);
+    // The pool as committed: our claim of C, with what its check found.
+    expect(committed).toEqual(await s.store.read());
+    const c = (await s.store.read()).accounts.find((a) => a.id === "acc_cccccc");
+    expect(c?.quota?.windows[0]?.usedPercent).toBe(30);
+  });
+
+  it("a prewarm or a first launch prepares nothing and hands over no pool", async () => {
+    await using s = await setup([account("acc_aaaaaa", snapshot(0))], []);
+    const calls: string[] = [];
+    const deps: ChooseDeps = {
+      ...s.deps,
+      chosen: (a) => calls.push(a.id),
+      claimed: () => calls.push("claimed"),
+    };
+    const switching = { exclude: [], preferred: null, purpose: "switch" } as const;
+    await chooseAccount(deps, switching, never, { commit: false });
+    await chooseAccount(deps, start, never);
+    expect(calls).toEqual([]);
   });
 });

@@ -241,16 +241,17 @@ describe("exec", () => {
   ];
 
   it("a run ending on the usage limit is resumed under the next account with the continuation", () => {
-    const t = drive(exec, [
-      ...execOnA,
-      { type: "turnEnded", limitHit: true },
-      { type: "childExited", code: 1 },
+    const limited = drive(exec, [...execOnA, { type: "turnEnded", limitHit: true }]);
+    // The next account is chosen while codex exits by itself.
+    expect(limited.state.phase).toEqual({ kind: "handoff", choice: null });
+    expect(limited.last).toEqual([
+      { type: "select", exclude: [A.id], preferred: null, purpose: "switch" },
     ]);
+    const t = drive(exec, [{ type: "childExited", code: 1 }], limited.state);
     expect(t.state.phase).toEqual({ kind: "choosing", switchCause: "limit" });
     expect(t.last).toEqual([
       { type: "adoptTokens", account: A },
       { type: "attribute", account: A, previous: null, cause: null, code: 1 },
-      { type: "select", exclude: [A.id], preferred: null, purpose: "switch" },
     ]);
     const r = drive(
       exec,
@@ -274,6 +275,66 @@ describe("exec", () => {
       cause: "limit",
       code: 0,
     });
+  });
+
+  it("a choice made before the limited child is gone waits for its exit", () => {
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "selected", account: B },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "handoff", choice: { kind: "selected", account: B } });
+    expect(t.last).toEqual([]);
+    const r = drive(exec, [{ type: "childExited", code: 1 }], t.state);
+    // A's tokens are adopted (emitted first: the runner starts it before the launch) and B runs.
+    expect(r.last).toEqual([
+      { type: "adoptTokens", account: A },
+      { type: "attribute", account: A, previous: null, cause: null, code: 1 },
+      { type: "announceSwitch", sessionId: SID, from: A, to: B, cause: "limit" },
+      { type: "launch", account: B, resume: { sessionId: SID, continuation: true } },
+    ]);
+    expect(r.state.phase).toEqual({ kind: "launching", pendingExit: null });
+    expect(r.state.ctx).toMatchObject({ account: B, previous: A, switches: 1, lastCause: "limit" });
+  });
+
+  it("a pool found exhausted before the limited child is gone ends the run at its exit", () => {
+    const exhaustion = { resets: [{ account: B, resetsAt: 9_000 }], earliest: 9_000 };
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "exhausted", exhaustion, now: 1_000 },
+    ]);
+    expect(t.state.phase.kind).toBe("handoff");
+    expect(t.last).toEqual([]);
+    const r = drive(exec, [{ type: "childExited", code: 1 }], t.state);
+    expect(r.state.phase).toEqual({ kind: "done", code: 75, reason: "exhausted", exhaustion });
+    expect(ofType(r.last, "adoptTokens")).toEqual([{ type: "adoptTokens", account: A }]);
+  });
+
+  it("a signal during the handoff stops the child and launches nothing", () => {
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "signal", signal: "SIGTERM" },
+      { type: "selected", account: B },
+      { type: "childExited", code: 143 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 143, reason: "signal" });
+    expect(ofType(t.effects, "stopChild")).toHaveLength(1);
+    expect(ofType(t.effects, "launch")).toHaveLength(1); // A's own
+  });
+
+  it("codex going on after the limit is judged on its last turn when it exits", () => {
+    const t = drive(exec, [
+      ...execOnA,
+      { type: "turnEnded", limitHit: true },
+      { type: "selected", account: B },
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: false },
+      { type: "childExited", code: 0 },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 0, reason: "child-exited" });
+    expect(ofType(t.last, "launch")).toHaveLength(0);
   });
 
   it("never stops a running exec for the floor", () => {
@@ -534,6 +595,32 @@ describe("invariants (property-based)", () => {
           }
         },
       ),
+    );
+  });
+
+  it("never launches beside a running child (a relaunch comes with its exit)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbEvent, { maxLength: 60 }),
+        fc.constantFrom(tui, exec),
+        fc.boolean(),
+        (events, cfg, fromBound) => {
+          // Half the runs start bound and running, so switches are reached often.
+          let state = fromBound ? drive(cfg, boundOnA).state : initialState();
+          for (const event of events) {
+            const s = transition(cfg, state, event);
+            const launches = s.effects.findIndex((e) => e.type === "launch");
+            if (launches >= 0 && isChildRunning(state.phase)) {
+              expect(event.type).toBe("childExited");
+              // The child's tokens are taken back first (the runner starts effects in order).
+              expect(s.effects.findIndex((e) => e.type === "adoptTokens")).toBeLessThan(launches);
+            }
+            state = s.state;
+          }
+        },
+      ),
+      // A launch beside a child needs a limit and a choice before the exit: look often.
+      { numRuns: 1_000 },
     );
   });
 
