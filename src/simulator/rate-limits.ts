@@ -15,9 +15,23 @@ export interface Snapshot {
   secondaryResetAt: number;
 }
 
+/**
+ * Like the real service, a refused window refills at its reset time: from then on the account serves
+ * turns again (its `limitAfter` no longer applies) and reports the window as unused.
+ */
+export function refillIfReset(state: AccountState, nowSec: number): void {
+  if (!state.limitHit) return;
+  const resetsAt = state.spec.turns?.resetsAt ?? state.primaryResetAt;
+  if (nowSec < resetsAt) return;
+  state.limitHit = false;
+  state.refilled = true;
+  state.primaryResetAt = nowSec + 5 * 3600; // the next window
+}
+
 /** The primary % after `turnsServed` turns: the script's last reported value, 100 once refused. */
 function turnDerivedPrimary(state: AccountState): number {
   if (state.limitHit) return 100;
+  if (state.refilled) return 0;
   const byTurn = state.spec.turns?.usedPercentByTurn ?? [];
   for (let i = Math.min(state.turnsServed, byTurn.length) - 1; i >= 0; i -= 1) {
     const value = byTurn[i];

@@ -15,6 +15,8 @@ export interface AccountState {
   turnsServed: number;
   /** Set once a turn was refused with usage_limit_reached. */
   limitHit: boolean;
+  /** The refused window has reset: the account serves again without its turn limit. */
+  refilled: boolean;
   primaryResetAt: number;
   secondaryResetAt: number;
   refreshes: number;
@@ -53,6 +55,7 @@ export class SimState {
       spec: structuredClone(spec),
       turnsServed: 0,
       limitHit: false,
+      refilled: false,
       primaryResetAt: spec.usage?.primaryResetAt ?? spec.turns?.resetsAt ?? now + FIVE_HOURS,
       secondaryResetAt: spec.usage?.secondaryResetAt ?? now + SEVEN_DAYS,
       refreshes: previous?.refreshes ?? 0,

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { SimContext } from "./context.js";
 import { delay, hangUntilClosed } from "./http-util.js";
 import { randomId } from "./mint.js";
-import { rateLimitHeaders, turnSnapshot, type Snapshot } from "./rate-limits.js";
+import { rateLimitHeaders, refillIfReset, turnSnapshot, type Snapshot } from "./rate-limits.js";
 import { answerEvents, emptyEvents, type ResponseEvent } from "./responses-events.js";
 import type { AccountState } from "./state.js";
 
@@ -149,8 +149,9 @@ export async function runTurn(
   if (script.hang === true) await hangUntilClosed(ctx.closing);
   if (script.latencyMs !== undefined && script.latencyMs > 0)
     await delay(script.latencyMs, ctx.closing);
+  refillIfReset(account, ctx.state.nowSec());
   const limit = script.limitAfter;
-  if (limit !== undefined && limit !== null && account.turnsServed >= limit)
+  if (!account.refilled && limit !== undefined && limit !== null && account.turnsServed >= limit)
     return limitOutcome(ctx, account);
   const index = account.turnsServed;
   account.turnsServed += 1;

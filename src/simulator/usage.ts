@@ -2,7 +2,7 @@
 import type { ServerResponse } from "node:http";
 import type { SimContext } from "./context.js";
 import { delay, hangUntilClosed, sendJson } from "./http-util.js";
-import { snapshotOf, usageBody } from "./rate-limits.js";
+import { refillIfReset, snapshotOf, usageBody } from "./rate-limits.js";
 import type { AccountState } from "./state.js";
 
 export async function serveUsage(
@@ -31,5 +31,6 @@ export async function serveUsage(
     return;
   }
   if (script.body !== undefined) return sendJson(res, 200, script.body);
+  refillIfReset(account, ctx.state.nowSec());
   sendJson(res, 200, usageBody(snapshotOf(account), ctx.state.nowSec()));
 }

@@ -13,7 +13,7 @@ const COUNTDOWN = /every account is out; alice@… resets at \d\d:\d\d, resuming
 describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (tmux)", () => {
   it("exec: counts down to A's reset, then the run continues on A", async () => {
     // Far enough ahead to see the countdown after codex's first run, near enough to keep it short.
-    const resetsAt = Math.floor(Date.now() / 1000) + 8;
+    const resetsAt = Math.floor(Date.now() / 1000) + 12;
     await using fx = await fixture([
       { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0, resetsAt } },
       {
@@ -36,11 +36,7 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
       return s !== undefined && Number(s) < secondsAtFirst;
     });
     expect(later).not.toContain("resuming in 0s");
-    // A resets: from now on the simulator reports it healthy and answers its turns.
-    fx.sim.patchAccount("acct-A", {
-      turns: { limitAfter: null },
-      usage: { primaryUsedPercent: 0, primaryResetAt: resetsAt + 5 * 3600 },
-    });
+    // At its reset time the simulator refills A's window by itself, as the real service does.
     const resumed = await fx.sim.waitForRequest(
       (r) => r.kind === "turn" && r.accountId === "acct-A" && r.status === 200,
       30_000,
@@ -79,7 +75,7 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
     await pane.waitFor("Ask Codex");
     const turns = () => fx.sim.requests().filter((r) => r.kind === "turn");
     // A's limit lifts a few seconds after the turn it refuses.
-    const resetsAt = Math.floor(Date.now() / 1000) + 6;
+    const resetsAt = Math.floor(Date.now() / 1000) + 12;
     fx.sim.patchAccount("acct-A", { turns: { resetsAt } });
     await submitPrompt(pane, "first task", () => turns().length);
     await pane.waitFor(COUNTDOWN, 30_000);
@@ -88,10 +84,7 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
         .filter((r) => r.accountId === "acct-A")
         .map((r) => r.status),
     ).toEqual([429]);
-    fx.sim.patchAccount("acct-A", {
-      turns: { limitAfter: null },
-      usage: { primaryUsedPercent: 0, primaryResetAt: resetsAt + 5 * 3600 },
-    });
+    // No patch: at its reset time the simulator refills A's window by itself.
     const resumed = await fx.sim.waitForRequest(
       (r) => r.kind === "turn" && r.accountId === "acct-A" && r.status === 200,
       30_000,
