@@ -89,6 +89,18 @@ export function afterSecondsToDate(seconds: number, observedAt: Date, what: stri
   return checkResetDistance(new Date(observedAt.getTime() + seconds * 1000), observedAt, what);
 }
 
+/** A reset time from an epoch (preferred) or from seconds to wait; null when neither is given. */
+export function resetTime(
+  epoch: number | null,
+  afterSeconds: number | null,
+  observedAt: Date,
+  what: string,
+): Date | null {
+  if (epoch !== null) return epochToDate(epoch, observedAt, what);
+  if (afterSeconds !== null) return afterSecondsToDate(afterSeconds, observedAt, what);
+  return null;
+}
+
 function checkResetDistance(date: Date, observedAt: Date, what: string): Date {
   if (
     Number.isNaN(date.getTime()) ||

@@ -11,11 +11,10 @@
  */
 import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
 import {
-  afterSecondsToDate,
   checkUsedPercent,
   checkWindowMinutes,
-  epochToDate,
   fail,
+  resetTime,
   isObject,
   optNumber,
   optObject,
@@ -33,12 +32,7 @@ function parseWindow(raw: JsonObject, what: string, observedAt: Date): QuotaWind
   const at = optNumber(raw, "resets_at", what) ?? optNumber(raw, "reset_at", what);
   const inSeconds = optNumber(raw, "resets_in_seconds", what);
   if (used === null) return null;
-  const resetsAt =
-    at !== null
-      ? epochToDate(at, observedAt, what)
-      : inSeconds !== null
-        ? afterSecondsToDate(inSeconds, observedAt, what)
-        : null;
+  const resetsAt = resetTime(at, inSeconds, observedAt, what);
   return makeWindow(
     minutes === null ? null : checkWindowMinutes(minutes, what),
     checkUsedPercent(used, what),

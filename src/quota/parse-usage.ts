@@ -11,11 +11,10 @@
  */
 import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
 import {
-  afterSecondsToDate,
   checkUsedPercent,
   checkWindowMinutes,
-  epochToDate,
   fail,
+  resetTime,
   isObject,
   optBoolean,
   optNumber,
@@ -36,12 +35,7 @@ function parseUsageWindow(raw: JsonObject, slot: string, observedAt: Date): Quot
   // A window without its used percent says nothing we could act on; skipping it beats guessing 0.
   if (used === null) return null;
   const minutes = seconds === null ? null : checkWindowMinutes(seconds / 60, what);
-  const resetsAt =
-    resetAt !== null
-      ? epochToDate(resetAt, observedAt, what)
-      : resetAfter !== null
-        ? afterSecondsToDate(resetAfter, observedAt, what)
-        : null;
+  const resetsAt = resetTime(resetAt, resetAfter, observedAt, what);
   return makeWindow(minutes, checkUsedPercent(used, what), resetsAt);
 }
 
