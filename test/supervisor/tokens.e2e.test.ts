@@ -35,6 +35,7 @@ async function accessTokenExpiry(authFile: string): Promise<number> {
 describe.skipIf(!haveCodex || !haveTmux)("token adoption across a switch (tmux)", () => {
   it(
     "codex rotates A's refresh token mid-session; the pool adopts it and refreshes with it",
+    { timeout: 90_000, retry: 2 },
     async () => {
       await using fx = await fixture([
         {
@@ -105,6 +106,5 @@ describe.skipIf(!haveCodex || !haveTmux)("token adoption across a switch (tmux)"
       expect(after?.tokens.refreshToken).toMatch(new RegExp(`^rt-acct-A-g${latestGeneration()}-`));
       expect(status.stdout).not.toContain("rt-acct-");
     },
-    { timeout: 90_000, retry: 2 },
   );
 });
