@@ -3,7 +3,7 @@
  * The one exit path (STYLE.md rule 19): commands return exit codes or throw; only this file
  * prints errors and calls process.exit.
  */
-import { CodexPoolError, ExitCode, errorMessage } from "../platform/errors.js";
+import { ExitCode, errorMessage, isCodexPoolError } from "../platform/errors.js";
 import type * as FastPath from "./info-fast-path.js";
 
 type FastPathModule = typeof FastPath;
@@ -13,7 +13,7 @@ const debug = process.argv.includes("--debug") || process.env["CODEX_POOL_DEBUG"
 /** One line on stderr for any error; the redaction module is loaded only when there is one. */
 async function report(error: unknown): Promise<number> {
   const { redact } = await import("../platform/redact.js");
-  if (error instanceof CodexPoolError) {
+  if (isCodexPoolError(error)) {
     process.stderr.write(redact(`codex-pool: ${error.message}`) + "\n");
     if (debug && error.stack) process.stderr.write(redact(error.stack) + "\n");
     return error.exitCode;

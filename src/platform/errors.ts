@@ -12,7 +12,18 @@ export const ExitCode = {
   terminated: 143,
 } as const;
 
+/**
+ * Marks our errors so they are recognised across copies of this module: the start-up bundle of
+ * `run -- --version` carries its own copy, where `instanceof` would fail.
+ */
+const BRAND = Symbol.for("codex-pool.error");
+
+export function isCodexPoolError(value: unknown): value is CodexPoolError {
+  return value instanceof Error && (value as unknown as Record<symbol, unknown>)[BRAND] === true;
+}
+
 export class CodexPoolError extends Error {
+  readonly [BRAND] = true;
   readonly exitCode: number;
   constructor(message: string, options?: { exitCode?: number; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

@@ -6,6 +6,7 @@
  */
 
 import {
+  PER_LAUNCH,
   type AccountRef,
   type Ctx,
   type DoneReason,
@@ -84,16 +85,7 @@ export function launchAccount(
   cause: SwitchCause | null,
 ): Step {
   const { ctx } = state;
-  const fresh: Partial<Ctx> = {
-    account,
-    turnActive: false,
-    lastTurnLimited: false,
-    pressure: "ok",
-    prewarm: "idle",
-    next: null,
-    hold: false,
-    waitStartedAt: null,
-  };
+  const fresh: Partial<Ctx> = { account, ...PER_LAUNCH };
   const effects: Effect[] = [];
   if (ctx.sessionId !== null && ctx.account !== null && cause !== null) {
     const switchingAccount = ctx.account.id !== account.id;

@@ -152,6 +152,17 @@ export interface Step {
   readonly effects: readonly Effect[];
 }
 
+/** What each launch starts afresh: the turn, the pressure and prewarm of the previous child. */
+export const PER_LAUNCH = {
+  turnActive: false,
+  lastTurnLimited: false,
+  pressure: "ok",
+  prewarm: "idle",
+  next: null,
+  hold: false,
+  waitStartedAt: null,
+} as const satisfies Partial<Ctx>;
+
 export function initialState(sessionId: string | null = null): State {
   return {
     phase: { kind: "choosing", switchCause: null },
@@ -161,13 +172,7 @@ export function initialState(sessionId: string | null = null): State {
       previous: null,
       lastCause: null,
       switches: 0,
-      turnActive: false,
-      lastTurnLimited: false,
-      pressure: "ok",
-      prewarm: "idle",
-      next: null,
-      hold: false,
-      waitStartedAt: null,
+      ...PER_LAUNCH,
     },
   };
 }

@@ -20,6 +20,7 @@ import { accountIndex, resolveAccount } from "../../pool/accounts.js";
 import type { Account } from "../../pool/schema.js";
 import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
 import type { CommandContext } from "../context.js";
+import { formatReset } from "../render/time.js";
 
 export interface RunOptions {
   account?: string;
@@ -66,7 +67,7 @@ function chooseAccount(ctx: CommandContext, accounts: Account[], pinned: string 
   const first = selection.earliestReset;
   throw new PoolExhaustedError(
     first
-      ? `every account is out of quota; the first resets at ${first.toLocaleString()} — try again then, or add an account with codex-pool login`
+      ? `every account is out of quota; the first resets at ${formatReset(first, now)} — try again then (see codex-pool status), or add an account with codex-pool login`
       : "no account can run now (see codex-pool status); add one with codex-pool login",
     first,
   );
