@@ -43,6 +43,12 @@ describe("shell ergonomics", () => {
     expect(stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
   });
 
+  it("builds an executable bin, so `npx codex-pool` runs it directly", async () => {
+    await expect(fs.access(CLI, fs.constants.X_OK)).resolves.toBeUndefined();
+    const first = (await fs.readFile(CLI, "utf8")).split("\n")[0];
+    expect(first).toBe("#!/usr/bin/env node");
+  });
+
   it("exits 2 on bad usage with one line of help", async () => {
     await using homes = await tempHomes();
     const r = await runCli(["frobnicate"], { env: homes.env });
