@@ -82,7 +82,7 @@ function allowanceText(a: Allowance, neck: LimitReading | null, now: Date): stri
   const mark = isNeck(neck, a) ? MARK_BOTTLENECK : "";
   const reset = resetTime(a);
   const when = reset !== null && !hasReset(a, now) ? ` (${formatClock(reset, now)})` : "";
-  if (left === 0) return `${allowanceLabel(a)} reached${mark}${when}`;
+  if (left === 0) return `${allowanceLabel(a)} reached${when}${mark}`;
   return `${allowanceLabel(a)} ${left === null ? "?" : formatPercent(left)}${mark}`;
 }
 
