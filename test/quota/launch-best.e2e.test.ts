@@ -104,6 +104,13 @@ describe.skipIf(!haveCodex)("the best account at launch (real codex, simulator)"
     const pool = await fx.readPool();
     const s = pool.accounts.find((x) => x.id === fx.ids["acct-S"]);
     expect(s?.quota?.allowances?.[0]).toMatchObject({ kind: "spend-cap", reached: true });
+    // What codex recorded of the turn (its rollout: the weekly window only, the missing
+    // secondary as null) is what the pool now holds for M.
+    const m = pool.accounts.find((x) => x.id === fx.ids["acct-M"]);
+    expect(m?.quota?.source).toBe("rollout");
+    expect(m?.quota?.windows.map((w) => [w.kind, w.windowMinutes, w.usedPercent])).toEqual([
+      ["weekly", 10079, 40],
+    ]);
     expect(fx.sim.strayRequests()).toEqual([]);
   });
 });
