@@ -1,6 +1,6 @@
 /**
  * The lines of a Codex rollout file (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<uuid>.jsonl`,
- * CODEX_CLI.md §3), as typed events. Each line is `{"timestamp","type","payload"}`:
+ * docs/codex-cli.md §3), as typed events. Each line is `{"timestamp","type","payload"}`:
  * - `session_meta` (line 1): id, timestamp, cwd, originator (`codex_exec` | `codex-tui`), source,
  *   cli_version, creator_account_id (ChatGPT mode only);
  * - `event_msg` with payload.type `task_started`, `task_complete` (its `error.codex_error_info` is

@@ -45,7 +45,7 @@ export type ProbeOutcome =
 
 export interface ProbeAccountOptions {
   signal: AbortSignal;
-  /** A supervised codex owns this account's refresh token (PRODUCT.md decision 3): never spend it. */
+  /** A supervised codex owns this account's refresh token (docs/decisions.md decision 3): never spend it. */
   codexOwned?: boolean;
 }
 

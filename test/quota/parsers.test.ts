@@ -18,7 +18,7 @@ const NOW = new Date("2026-11-24T10:00:00.000Z");
 const NOW_S = NOW.getTime() / 1000;
 const iso = (epochS: number): string => new Date(epochS * 1000).toISOString();
 
-/** The shape of CODEX_CLI.md §2, with reset times near NOW. */
+/** The shape of docs/codex-cli.md §2, with reset times near NOW. */
 function usageBody(): Record<string, unknown> {
   return {
     plan_type: "plus",
