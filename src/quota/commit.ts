@@ -5,7 +5,7 @@
  */
 import type { Account, Pool, QuotaSnapshot } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
-import { notePlan, recordNotIncluded } from "./entitlements.js";
+import { clearPlanVerdict, notePlan, recordNotIncluded } from "./entitlements.js";
 import type { ProbeResult } from "./probe-all.js";
 
 function isNewer(snapshot: QuotaSnapshot, current: QuotaSnapshot | null): boolean {
@@ -28,7 +28,9 @@ export function applyProbeResults(pool: Pool, results: readonly ProbeResult[], n
     if (!row) continue; // removed while we probed
     switch (outcome.kind) {
       case "ok":
-        applySnapshot(row, outcome.snapshot);
+        if (applySnapshot(row, outcome.snapshot) && outcome.snapshot.source === "usage-api") {
+          clearPlanVerdict(row);
+        }
         break;
       case "skipped":
         break;

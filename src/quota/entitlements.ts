@@ -3,7 +3,9 @@
  * include Codex, or a model. It is permanent — never waited for, never rotated back into for that
  * model — so it is kept on the account, not in a quota snapshot a later reading would replace. A
  * change of plan (a reading or a sign-in naming another plan) forgets it: the new plan may include
- * what the old one did not.
+ * what the old one did not. So does a usage endpoint that answers normally again (only `status
+ * --refresh` asks it about such an account) for the verdict it gave itself, the one without a
+ * model.
  */
 import type { Account, NotIncluded } from "../pool/schema.js";
 
@@ -36,4 +38,11 @@ export function notePlan(account: Account, plan: string | null): void {
   if (plan === null || plan === "") return;
   if (account.plan !== null && account.plan !== plan) delete account.notIncluded;
   account.plan = plan;
+}
+
+/** The usage endpoint answered with quota: its own earlier "not included" (no model) is over. */
+export function clearPlanVerdict(account: Account): void {
+  const rest = (account.notIncluded ?? []).filter((n) => n.model !== null);
+  if (rest.length > 0) account.notIncluded = rest;
+  else delete account.notIncluded;
 }

@@ -278,6 +278,16 @@ describe("status on a pool of every real answer shape", () => {
     const usageOfT = (): number =>
       sim.requests().filter((q) => q.kind === "usage" && q.accountId === "acct-T").length;
     expect(usageOfT()).toBe(1);
+    // The plan without Codex is not asked again, until --refresh finds it included after all.
+    const usageOfN = (): number =>
+      sim.requests().filter((q) => q.kind === "usage" && q.accountId === "acct-N").length;
+    expect(usageOfN()).toBe(1);
+    sim.patchAccount("acct-N", { usage: { status: 200, body: undefined, primaryUsedPercent: 1 } });
+    const again = await runCli(["status", "--json", "--refresh"], { env });
+    const n = (JSON.parse(again.stdout) as { accounts: JsonAccount[] }).accounts.find(
+      (a) => a.email === "nocodex@example.com",
+    );
+    expect([n?.state, n?.notIncluded]).toEqual(["ok", []]);
     expect(sim.strayRequests()).toEqual([]);
   });
 
