@@ -1,9 +1,10 @@
 /**
- * The token endpoint: code exchange (form-encoded, §2.1) and refresh (JSON, like codex, CODEX_CLI.md
- * §1d). Answers are parsed with zod; failures become typed errors. A permanent refresh failure
- * (invalid_grant, refresh_token_reused/expired/invalidated, any 401) is a NeedsLoginError carrying a
- * reason code; network trouble, 5xx and timeouts are TransientError. No message ever holds a token
- * or a raw response body (it could echo one).
+ * The token endpoint: code exchange (form-encoded, docs/chatgpt-backend.md §2.1) and refresh
+ * (JSON, like codex, docs/codex-cli.md §1d). Answers are parsed with zod; failures become typed
+ * errors. A permanent refresh failure (a code of error-codes.ts's OAuth table — invalid_grant,
+ * refresh_token_reused/expired/invalidated, token_expired, token_invalidated — or any 401) is a
+ * NeedsLoginError carrying a reason code; network trouble, 5xx and timeouts are TransientError. No
+ * message ever holds a token or a raw response body (it could echo one).
  */
 import { z } from "zod";
 import {
@@ -14,6 +15,7 @@ import {
   TransientError,
   errorMessage,
 } from "../platform/errors.js";
+import { OAUTH_PERMANENT_CODES, errorCodeOf, safeCode, saysRevoked } from "./error-codes.js";
 import { CLIENT_ID, tokenUrl } from "./oauth.js";
 
 export interface TokenRequestOptions {
@@ -41,47 +43,6 @@ const GrantSchema = z.object({
   scope: z.string().optional(),
 });
 
-const ErrorBodySchema = z.object({
-  error: z
-    .union([
-      z.string(),
-      z.object({ code: z.string().optional(), type: z.string().optional() }).passthrough(),
-    ])
-    .optional(),
-  error_description: z.string().optional(),
-  code: z.string().optional(),
-});
-
-const PERMANENT_CODES = new Set([
-  "invalid_grant",
-  "refresh_token_reused",
-  "refresh_token_expired",
-  "refresh_token_invalidated",
-  "token_expired",
-  "token_invalidated",
-  "token_revoked",
-]);
-
-/** Only short identifier-like codes are echoed in messages: anything else might carry a secret. */
-function safeCode(code: string | undefined): string | null {
-  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : null;
-}
-
-/** The error code of an OAuth error body (`{"error":"x"}` or `{"error":{"code":"x"}}`), if any. */
-export function errorCodeOf(body: unknown): string | null {
-  const parsed = ErrorBodySchema.safeParse(body);
-  if (!parsed.success) return null;
-  const { error, code } = parsed.data;
-  if (typeof error === "string") return safeCode(error);
-  return safeCode(error?.code) ?? safeCode(error?.type) ?? safeCode(code);
-}
-
-const REVOKED_PHRASES = [
-  "token has been invalidated",
-  "token has been revoked",
-  "invalidated oauth token",
-];
-
 interface Failure {
   status: number;
   code: string | null;
@@ -90,12 +51,11 @@ interface Failure {
 
 function classify(status: number, body: unknown, text: string): Failure {
   const code = errorCodeOf(body);
-  const lower = text.toLowerCase();
-  const revoked = REVOKED_PHRASES.some((p) => lower.includes(p));
+  const revoked = saysRevoked(text);
   const permanent =
     status === 401 ||
-    (code !== null && PERMANENT_CODES.has(code)) ||
-    lower.includes("invalid_grant") ||
+    (code !== null && OAUTH_PERMANENT_CODES.has(code)) ||
+    text.toLowerCase().includes("invalid_grant") ||
     revoked;
   return { status, code: code ?? (revoked ? "token_invalidated" : null), permanent };
 }

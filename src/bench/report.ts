@@ -57,6 +57,11 @@ const METHODS: Readonly<Record<string, string>> = {
     "the gap runs from that 429 to the first turn request under B, both from the simulator's " +
     "log. The yardstick is a bare native `codex exec resume <id>` of the same session on B, from " +
     "spawn to its first turn request (src/bench/switch-gap.ts).",
+  Launch:
+    "a supervised `run -- exec` on a pool of 10 accounts, spawn to its first turn request, run " +
+    "alternately with every account checked a moment ago, with one never checked and with none " +
+    "ever checked (the launch then probes those first, all at once, each usage answer taking " +
+    "50 ms); the figures are differences of the medians (src/bench/launch-probe.ts).",
 };
 
 function verdict(pass: boolean | null): string {

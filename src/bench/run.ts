@@ -4,6 +4,7 @@
  * measurement breaks is reported as an error (and the run exits 1); a missed target is a figure.
  */
 import { benchDiscovery } from "./discovery.js";
+import { benchLaunchProbe } from "./launch-probe.js";
 import type { Figure, Progress } from "./measure.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, renderReport, writeReport } from "./report.js";
@@ -25,6 +26,7 @@ const benches: [string, (p: Progress) => Promise<Figure[]>][] = [
   ["Pool store", benchStore],
   ["Memory", benchMemory],
   ["Switch", benchSwitchGap],
+  ["Launch", benchLaunchProbe],
 ];
 
 const figures: Figure[] = [];

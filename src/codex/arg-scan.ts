@@ -50,11 +50,12 @@ export const RESUME_LEVEL: LevelSpec = {
   commands: new Set(),
 };
 
+/** `--remote` and `--remote-auth-token-env` are new on `codex exec` in 0.171 (docs/codex-cli.md). */
 export const EXEC_LEVEL: LevelSpec = {
   value: new Set([
     "-c", "--config", "--enable", "--disable", "-m", "--model", "--local-provider", "-p", "--profile",
     "-s", "--sandbox", "-C", "--cd", "--add-dir", "--thread-source", "--cyber-access-program",
-    "--output-schema", "--color", "-o", "--output-last-message",
+    "--output-schema", "--color", "-o", "--output-last-message", "--remote", "--remote-auth-token-env",
   ]), // prettier-ignore
   multi: new Set(["-i", "--image"]),
   commands: new Set(["resume", "fork", "review", "help"]),
@@ -63,7 +64,8 @@ export const EXEC_LEVEL: LevelSpec = {
 export const EXEC_RESUME_LEVEL: LevelSpec = {
   value: new Set([
     "-c", "--config", "--enable", "--disable", "-i", "--image", "-m", "--model", "--thread-source",
-    "--cyber-access-program", "--output-schema", "-o", "--output-last-message",
+    "--cyber-access-program", "--output-schema", "-o", "--output-last-message", "--remote",
+    "--remote-auth-token-env",
   ]), // prettier-ignore
   multi: new Set(),
   commands: new Set(),

@@ -1,12 +1,12 @@
 /**
  * The lines of a Codex rollout file (`$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<uuid>.jsonl`,
- * CODEX_CLI.md §3), as typed events. Each line is `{"timestamp","type","payload"}`:
+ * docs/codex-cli.md §3), as typed events. Each line is `{"timestamp","type","payload"}`:
  * - `session_meta` (line 1): id, timestamp, cwd, originator (`codex_exec` | `codex-tui`), source,
  *   cli_version, creator_account_id (ChatGPT mode only);
  * - `event_msg` with payload.type `task_started`, `task_complete` (its `error.codex_error_info` is
- *   `usage_limit_exceeded` after a usage-limit 429), `turn_aborted` (`reason`), `token_count`
- *   (`rate_limits` = {limit_id, primary/secondary: {used_percent, window_minutes, resets_at},
- *   plan_type}) and `error`;
+ *   `usage_limit_exceeded` after a usage-limit 429 — and, in 0.171, after `usage_not_included` too),
+ *   `turn_aborted` (`reason`), `token_count` (`rate_limits`, passed on raw for
+ *   src/quota/parse-rate-limits.ts) and `error`;
  * - `response_item`, `turn_context`, … which the supervisor does not need.
  * Everything is optional and unknown fields are kept out; a line that does not parse is skipped.
  */
@@ -36,36 +36,13 @@ export interface SessionMeta {
   readonly creatorAccountId: string | null;
 }
 
-const Window = z
-  .object({
-    used_percent: z.number().optional(),
-    window_minutes: z.number().nullish(),
-    resets_at: z.number().nullish(),
-  })
-  .passthrough();
-
-const RateLimits = z
-  .object({
-    limit_id: z.string().nullish(),
-    primary: Window.nullish(),
-    secondary: Window.nullish(),
-    plan_type: z.string().nullish(),
-  })
-  .passthrough();
-
-export interface RateLimitWindow {
-  readonly usedPercent: number | null;
-  readonly windowMinutes: number | null;
-  /** Epoch seconds, as codex writes it. */
-  readonly resetsAt: number | null;
-}
-
-export interface RolloutRateLimits {
-  readonly limitId: string | null;
-  readonly primary: RateLimitWindow | null;
-  readonly secondary: RateLimitWindow | null;
-  readonly planType: string | null;
-}
+/**
+ * A token_count's `rate_limits`, kept as the object codex wrote: it is read by the one parser of
+ * that format (src/quota/parse-rate-limits.ts), which knows its every shape (docs/chatgpt-backend.md
+ * §3.4). `null` in the file (no reading, not "0 % used") and anything that is not an object are
+ * null here.
+ */
+export type RolloutRateLimits = Readonly<Record<string, unknown>>;
 
 export interface TurnError {
   readonly message: string | null;
@@ -122,24 +99,10 @@ function turnError(value: unknown): TurnError | null {
   };
 }
 
-function windowOf(value: z.infer<typeof Window> | null | undefined): RateLimitWindow | null {
-  if (!value) return null;
-  return {
-    usedPercent: value.used_percent ?? null,
-    windowMinutes: value.window_minutes ?? null,
-    resetsAt: value.resets_at ?? null,
-  };
-}
-
 function rateLimitsOf(value: unknown): RolloutRateLimits | null {
-  const parsed = RateLimits.safeParse(value);
-  if (!parsed.success) return null;
-  return {
-    limitId: parsed.data.limit_id ?? null,
-    primary: windowOf(parsed.data.primary),
-    secondary: windowOf(parsed.data.secondary),
-    planType: parsed.data.plan_type ?? null,
-  };
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as RolloutRateLimits)
+    : null;
 }
 
 export function sessionMetaOf(payload: unknown): SessionMeta | null {

@@ -6,8 +6,18 @@ import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
 
-/** The Codex CLI version whose behaviour codex-pool was checked against (CODEX_CLI.md). */
-export const TESTED_CODEX_VERSION = "0.169.0";
+/**
+ * The Codex CLI versions whose behaviour codex-pool was checked against (docs/codex-cli.md): the
+ * pinned dev dependency runs the whole suite, and `npm run test:codex -- <version>` runs the
+ * real-codex end-to-end tests on the others. Newest last: the one to install when outside the list.
+ */
+export const TESTED_CODEX_VERSIONS = ["0.169.0", "0.171.0"] as const;
+
+export function isTestedCodexVersion(version: string): boolean {
+  return (TESTED_CODEX_VERSIONS as readonly string[]).includes(version);
+}
+
+const NEWEST_TESTED = TESTED_CODEX_VERSIONS[TESTED_CODEX_VERSIONS.length - 1];
 
 function versionOf(file: string, env: Env): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -48,13 +58,12 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
   const version = /(\d+\.\d+\.\d+)/.exec(printed)?.[1] ?? "unknown";
   const where = `codex ${version} at ${binary.path} (${binary.source}, ${binary.kind})`;
   return [
-    version === TESTED_CODEX_VERSION
+    isTestedCodexVersion(version)
       ? ok("codex-binary", where)
       : warn(
           "codex-version",
-          `${where}; codex-pool was tested with ${TESTED_CODEX_VERSION}`,
-          "it usually works; if sessions fail to switch, install the tested version: npm install -g @openai/codex@" +
-            TESTED_CODEX_VERSION,
+          `${where}; codex-pool was tested with ${TESTED_CODEX_VERSIONS.join(", ")}`,
+          `it usually works; if sessions fail to switch, install a tested version: npm install -g @openai/codex@${NEWEST_TESTED}`,
         ),
   ];
 }

@@ -60,7 +60,8 @@ export const SETTINGS = {
     default: "5",
     min: 0,
     max: 100,
-    description: "Rotate away when the 5-hour window's percent left is at or below this.",
+    description:
+      "Rotate away when a window of a day or shorter (the 5-hour one) has this percent left or less.",
   },
   rotateAtWeekly: {
     type: "percent",
@@ -69,7 +70,8 @@ export const SETTINGS = {
     default: "5",
     min: 0,
     max: 100,
-    description: "Rotate away when the weekly window's percent left is at or below this.",
+    description:
+      "The same for longer windows (weekly, 30-day) and allowances (spend caps, credit limits).",
   },
   quotaMaxAgeSeconds: {
     type: "integer",
@@ -78,7 +80,8 @@ export const SETTINGS = {
     default: "60",
     min: 0,
     max: 86_400,
-    description: "`status` re-probes an account whose quota snapshot is older than this (seconds).",
+    description:
+      "`status`, `switch --best` and a launch re-probe an account whose quota is older than this (seconds).",
   },
   probeTimeoutMs: {
     type: "integer",
@@ -96,7 +99,7 @@ export const SETTINGS = {
     default: "16",
     min: 1,
     max: 128,
-    description: "How many accounts `status` probes at once.",
+    description: "How many accounts `status`, `switch --best` and a launch probe at once.",
   },
   refreshSkewSeconds: {
     type: "integer",

@@ -1,29 +1,23 @@
 /**
  * Selection: which account should run now. One pure function (no clock, no I/O) ranks the pool:
- * - usable before unusable; an account at or under a rotate floor in any window is not usable
- *   (per-account floors override the pool's), nor one whose limit was reached and has not lifted,
- *   nor one that needs a login or was excluded by the caller;
- * - among usable accounts, more headroom in the bottleneck window first (headroom = percent left
- *   minus that window's floor); then the sooner reset (use quota before it refills for nothing);
- *   then least recently used; then pool order. Accounts without any snapshot yet come after those
- *   with known headroom, and accounts busy in another live session come last.
+ * - usable before unusable; an account is not usable when a window or allowance is at or under its
+ *   floor (src/quota/floors.ts, judged by src/quota/verdict.ts), nor when its limit was reached and
+ *   has not lifted, nor when it needs a login, nor when its plan does not include Codex or the
+ *   session's model (`usage_not_included`: never waited for), nor when the caller excluded it;
+ * - among usable accounts, more headroom in the bottleneck (headroom = percent left minus that
+ *   limit's floor) first; then the sooner reset (use quota before it refills for nothing); then
+ *   least recently used; then pool order. Accounts without any snapshot yet come after those with
+ *   known headroom, and accounts busy in another live session come last.
  * A window whose reset time has passed counts as refilled: stale data never blocks an account.
  */
-import type { Settings } from "../platform/settings-table.js";
-import {
-  effectiveLeft,
-  isLimitInForce,
-  limitLiftsAt,
-  resetTime,
-  windowLabel,
-} from "../quota/windows.js";
-import type { Account, QuotaWindow } from "./schema.js";
+import { notIncludedFor } from "../quota/entitlements.js";
+import { floorsFromSettings, type PoolFloors } from "../quota/floors.js";
+import { judgeQuota, type LimitReading } from "../quota/verdict.js";
+import type { Account } from "./schema.js";
 
-export interface SelectionFloors {
-  /** Percent left at or under which the 5-hour window makes an account unusable. */
-  fiveHour: number;
-  weekly: number;
-}
+export { floorsFromSettings };
+/** The pool's floors (rotate_at_5h / rotate_at_weekly), see src/quota/floors.ts. */
+export type SelectionFloors = PoolFloors;
 
 export interface SelectOptions {
   floors: SelectionFloors;
@@ -36,15 +30,17 @@ export interface SelectOptions {
   exclude?: Iterable<string>;
   /** Accounts in use by another live session: usable, but only when nothing else is. */
   busy?: Iterable<string>;
+  /** The model the session will use, when known: accounts whose plan lacks it are skipped. */
+  model?: string | null;
 }
 
-export type SkipCode = "needs-login" | "excluded" | "exhausted" | "below-floor";
+export type SkipCode = "needs-login" | "not-included" | "excluded" | "exhausted" | "below-floor";
 
 export interface SkipReason {
   code: SkipCode;
   /** One short line, e.g. "5h window at 3% left (floor 5%)". */
   message: string;
-  /** The window that blocks it, by label ("5h", "weekly", "90m"), when one does. */
+  /** The window or allowance that blocks it, by label ("5h", "weekly", "90m", "spend cap"). */
   window: string | null;
   /** When it becomes usable again by the reset times we know; null when unknown or never. */
   availableAt: Date | null;
@@ -52,9 +48,9 @@ export interface SkipReason {
 
 export interface RankedAccount {
   account: Account;
-  /** The window with the least headroom; null when the account has no snapshot. */
-  bottleneck: QuotaWindow | null;
-  /** Percent left in that window now (a past reset counts as 100); null when unknown. */
+  /** The limit with the least headroom; null when none is known (no snapshot, or no numbers). */
+  bottleneck: LimitReading | null;
+  /** Percent left in that limit now (a past reset counts as 100); null when unknown. */
   leftPercent: number | null;
   busy: boolean;
 }
@@ -69,34 +65,24 @@ export interface Selection {
   earliestReset: Date | null;
 }
 
-export function floorsFromSettings(
-  settings: Pick<Settings, "rotateAt5h" | "rotateAtWeekly">,
-): SelectionFloors {
-  return { fiveHour: settings.rotateAt5h, weekly: settings.rotateAtWeekly };
-}
-
-/** The floor that applies to a window: the account's own, else the pool's, by the window's length. */
-export function floorFor(window: QuotaWindow, account: Account, floors: SelectionFloors): number {
-  const fiveHour = account.floors.fiveHour ?? floors.fiveHour;
-  const weekly = account.floors.weekly ?? floors.weekly;
-  if (window.kind === "5h") return fiveHour;
-  if (window.kind === "weekly") return weekly;
-  // Other lengths: short windows behave like the 5-hour one, long ones like the week; unknown gets the stricter.
-  if (window.windowMinutes === null) return Math.max(fiveHour, weekly);
-  return window.windowMinutes < 24 * 60 ? fiveHour : weekly;
-}
-
 type Verdict =
   | { usable: true; ranked: RankedAccount; headroom: number | null; resetMs: number }
   | { usable: false; reason: SkipReason };
 
-function latest(dates: (Date | null)[]): Date | null {
-  let out: Date | null = null;
-  for (const d of dates) {
-    if (d === null) return null;
-    if (out === null || d > out) out = d;
+function skip(code: SkipCode, message: string): Verdict {
+  return { usable: false, reason: { code, message, window: null, availableAt: null } };
+}
+
+function blockMessage(worst: LimitReading | undefined): string {
+  if (worst === undefined) return "usage limit reached";
+  if (worst.limit.type === "allowance") {
+    return worst.exhausted
+      ? `${worst.label} reached`
+      : `${worst.label} at ${Math.round(worst.left ?? 0)}% left (floor ${worst.floor}%)`;
   }
-  return out;
+  return worst.exhausted
+    ? `${worst.label} window exhausted`
+    : `${worst.label} window at ${Math.round(worst.left ?? 0)}% left (floor ${worst.floor}%)`;
 }
 
 function judge(
@@ -107,72 +93,42 @@ function judge(
 ): Verdict {
   const { now, floors } = options;
   if (account.state.kind === "needs-login") {
-    const message = `needs login (${account.state.reason})`;
-    return {
-      usable: false,
-      reason: { code: "needs-login", message, window: null, availableAt: null },
-    };
+    return skip("needs-login", `needs login (${account.state.reason})`);
   }
-  if (excluded.has(account.id)) {
-    return {
-      usable: false,
-      reason: { code: "excluded", message: "excluded", window: null, availableAt: null },
-    };
+  const missing = notIncludedFor(account, options.model);
+  if (missing !== null) {
+    return skip(
+      "not-included",
+      missing.model === null
+        ? "its plan does not include Codex"
+        : `its plan does not include ${missing.model}`,
+    );
   }
-  const quota = account.quota;
-  const isBusy = busy.has(account.id);
-  if (quota === null) {
-    return {
-      usable: true,
-      ranked: { account, bottleneck: null, leftPercent: null, busy: isBusy },
-      headroom: null,
-      resetMs: Infinity,
-    };
-  }
-  const blocking = quota.windows
-    .map((w) => ({ w, left: effectiveLeft(w, now), floor: floorFor(w, account, floors) }))
-    .filter((x) => x.left <= x.floor)
-    .sort((a, b) => a.left - b.left);
-  const limited = isLimitInForce(quota, now);
-  const worst = blocking[0];
-  if (worst !== undefined || limited) {
-    const availableAt = latest([
-      ...blocking.map((x) => resetTime(x.w)),
-      ...(limited ? [limitLiftsAt(quota)] : []),
-    ]);
-    const exhausted = limited || (worst !== undefined && worst.left <= 0);
-    const label = worst === undefined ? null : windowLabel(worst.w);
-    const message =
-      worst === undefined
-        ? "usage limit reached"
-        : worst.left <= 0
-          ? `${label} window exhausted`
-          : `${label} window at ${Math.round(worst.left)}% left (floor ${worst.floor}%)`;
+  if (excluded.has(account.id)) return skip("excluded", "excluded");
+  const verdict = judgeQuota(account.quota, account, floors, now);
+  if (verdict.blocked !== null) {
+    const worst = verdict.blockers[0];
     return {
       usable: false,
       reason: {
-        code: exhausted ? "exhausted" : "below-floor",
-        message,
-        window: label,
-        availableAt,
+        code: verdict.blocked,
+        message: blockMessage(worst),
+        window: worst?.label ?? null,
+        availableAt: verdict.availableAt,
       },
     };
   }
-  let best: { w: QuotaWindow; headroom: number } | null = null;
-  for (const w of quota.windows) {
-    const headroom = effectiveLeft(w, now) - floorFor(w, account, floors);
-    if (best === null || headroom < best.headroom) best = { w, headroom };
-  }
-  const reset = best === null ? null : resetTime(best.w);
+  const neck = verdict.bottleneck;
+  const reset = neck?.resetsAt ?? null;
   return {
     usable: true,
     ranked: {
       account,
-      bottleneck: best?.w ?? null,
-      leftPercent: best === null ? null : effectiveLeft(best.w, now),
-      busy: isBusy,
+      bottleneck: neck,
+      leftPercent: neck?.left ?? null,
+      busy: busy.has(account.id),
     },
-    headroom: best?.headroom ?? null,
+    headroom: neck?.headroom ?? null,
     resetMs: reset === null || reset.getTime() <= now.getTime() ? Infinity : reset.getTime(),
   };
 }

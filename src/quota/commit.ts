@@ -5,6 +5,7 @@
  */
 import type { Account, Pool, QuotaSnapshot } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
+import { clearPlanVerdict, notePlan, recordNotIncluded } from "./entitlements.js";
 import type { ProbeResult } from "./probe-all.js";
 
 function isNewer(snapshot: QuotaSnapshot, current: QuotaSnapshot | null): boolean {
@@ -16,7 +17,7 @@ export function applySnapshot(account: Account, snapshot: QuotaSnapshot): boolea
   if (!isNewer(snapshot, account.quota)) return false;
   account.quota = snapshot;
   account.probeError = null;
-  if (snapshot.plan !== null && snapshot.plan !== "") account.plan = snapshot.plan;
+  notePlan(account, snapshot.plan);
   return true;
 }
 
@@ -27,9 +28,15 @@ export function applyProbeResults(pool: Pool, results: readonly ProbeResult[], n
     if (!row) continue; // removed while we probed
     switch (outcome.kind) {
       case "ok":
-        applySnapshot(row, outcome.snapshot);
+        if (applySnapshot(row, outcome.snapshot) && outcome.snapshot.source === "usage-api") {
+          clearPlanVerdict(row);
+        }
         break;
       case "skipped":
+        break;
+      case "not-included":
+        recordNotIncluded(row, null, now, outcome.message);
+        row.probeError = null;
         break;
       case "failed":
         row.probeError = outcome.error;

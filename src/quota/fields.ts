@@ -1,5 +1,6 @@
 /**
  * Field readers shared by the quota parsers. They are tolerant of absence (undefined/null → null)
+ * and of the forms the real service uses (numbers sent as strings, docs/chatgpt-backend.md §3.1),
  * and strict about garbage: a field of the wrong type or out of range throws QuotaParseError, so a
  * malformed answer is classified instead of silently read as "0 % used".
  */
@@ -38,14 +39,20 @@ export function optObject(obj: JsonObject, key: string, what: string): JsonObjec
   return value;
 }
 
-/** An optional finite number; JSON numbers only (numeric strings belong to headers). */
+/** A decimal number as text: "700", "1811.96", "-3", "1e3" (what the service puts in strings). */
+const NUMERIC_TEXT = /^\s*-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$/;
+
+/** An optional finite number, given as a JSON number or a numeric string ("" counts as absent). */
 export function optNumber(obj: JsonObject, key: string, what: string): number | null {
   const value = obj[key];
   if (value === undefined || value === null) return null;
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    fail(what, `${key} is ${describe(value)}, not a number`);
+  if (typeof value === "string") {
+    if (value.trim() === "") return null;
+    if (value.length <= 40 && NUMERIC_TEXT.test(value)) return Number(value);
+  } else if (typeof value === "number" && Number.isFinite(value)) {
+    return value;
   }
-  return value;
+  return fail(what, `${key} is ${describe(value)}, not a number`);
 }
 
 export function optString(obj: JsonObject, key: string, what: string): string | null {
@@ -55,11 +62,25 @@ export function optString(obj: JsonObject, key: string, what: string): string | 
   return value;
 }
 
+/** An optional boolean; "true"/"True"/"false"/"False" count too (header-style values). */
 export function optBoolean(obj: JsonObject, key: string, what: string): boolean | null {
   const value = obj[key];
   if (value === undefined || value === null) return null;
-  if (typeof value !== "boolean") fail(what, `${key} is ${describe(value)}, not a boolean`);
-  return value;
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string") {
+    const b = parseBooleanText(value);
+    if (b !== undefined) return b;
+  }
+  return fail(what, `${key} is ${describe(value)}, not a boolean`);
+}
+
+/** "True"/"true"/"1" → true, "False"/"false"/"0" → false, "" → null, anything else undefined. */
+export function parseBooleanText(text: string): boolean | null | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === "") return null;
+  if (t === "true" || t === "1") return true;
+  if (t === "false" || t === "0") return false;
+  return undefined;
 }
 
 /** A used percentage: negative is garbage; above 100 happens (overage) and means "all used". */
@@ -68,7 +89,10 @@ export function checkUsedPercent(value: number, what: string): number {
   return Math.min(100, value);
 }
 
-/** A window length in whole minutes; zero, negative or absurd lengths are garbage. */
+/**
+ * A window length in whole minutes (rounded up, as codex does); zero, negative or absurd lengths
+ * are garbage. A zero length that means "no such window" is the parsers' to skip before this.
+ */
 export function checkWindowMinutes(value: number, what: string): number {
   const minutes = Math.ceil(value);
   if (minutes <= 0 || minutes > 366 * 24 * 60)
@@ -89,14 +113,17 @@ export function afterSecondsToDate(seconds: number, observedAt: Date, what: stri
   return checkResetDistance(new Date(observedAt.getTime() + seconds * 1000), observedAt, what);
 }
 
-/** A reset time from an epoch (preferred) or from seconds to wait; null when neither is given. */
+/**
+ * A reset time from an epoch (preferred) or from seconds to wait; null when neither is given. An
+ * epoch of 0 is the wire's "none" (a window that does not exist), not the year 1970.
+ */
 export function resetTime(
   epoch: number | null,
   afterSeconds: number | null,
   observedAt: Date,
   what: string,
 ): Date | null {
-  if (epoch !== null) return epochToDate(epoch, observedAt, what);
+  if (epoch !== null && epoch !== 0) return epochToDate(epoch, observedAt, what);
   if (afterSeconds !== null) return afterSecondsToDate(afterSeconds, observedAt, what);
   return null;
 }

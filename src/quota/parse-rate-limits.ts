@@ -1,54 +1,39 @@
 /**
- * Parser for the rate-limit snapshot codex itself passes around, in two wrappers that share it:
+ * Parser for the rate-limit snapshot codex itself passes around, in the two wrappers that share
+ * it — the only reader of this format (the supervisor's rollout watch and the app-server relay use
+ * it too):
  *
- * - the `codex.rate_limits` WebSocket event (CODEX_CLI.md §2):
+ * - the `codex.rate_limits` WebSocket event (docs/codex-cli.md §2):
  *   {"type":"codex.rate_limits","plan_type":"plus","rate_limits":{"primary":{"used_percent","window_minutes","reset_at"},"secondary":{…}},"credits":{…}}
- * - the `rate_limits` of a rollout `token_count` event (CODEX_CLI.md §3):
- *   {"limit_id":"codex","primary":{"used_percent":100.0,"window_minutes":300,"resets_at":…},"secondary":{…},"plan_type":"plus"}
+ * - the `rate_limits` of a rollout `token_count` event (docs/codex-cli.md §3, docs/chatgpt-backend.md §3.4):
+ *   {"limit_id":"codex","primary":{"used_percent":100.0,"window_minutes":300,"resets_at":…},"secondary":{…}|null,
+ *    "plan_type":"plus"|null,"credits":{…},"individual_limit":{…}?,"spend_control_reached":true?,
+ *    "rate_limit_reached_type":…?}
  *
- * The reset field is `reset_at` in one and `resets_at` in the other (epoch s); older codex wrote
- * `resets_in_seconds`. Returns null when there is no window; throws QuotaParseError on garbage.
+ * `rate_limits: null` (not "0 % used"), one holding only credits, and one of another meter
+ * (`limit_id` other than "codex") say nothing about the account: null. The reset field is
+ * `reset_at` in one wrapper and `resets_at` in the other (epoch s); older codex wrote
+ * `resets_in_seconds`. A zero-length window is no window. Throws QuotaParseError on garbage.
  */
-import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
-import {
-  checkUsedPercent,
-  checkWindowMinutes,
-  fail,
-  resetTime,
-  isObject,
-  optNumber,
-  optObject,
-  optString,
-  type JsonObject,
-} from "./fields.js";
-import { makeWindow } from "./windows.js";
+import type { Allowance, QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
+import { fail, isObject, optBoolean, optObject, optString } from "./fields.js";
+import { parseAllowanceObject, parseWindowObject, reachedTypeOf } from "./parse-parts.js";
 
 /** The limit codex's quota lives under; snapshots of other meters must not overwrite it. */
 const MAIN_LIMIT_ID = "codex";
 
-function parseWindow(raw: JsonObject, what: string, observedAt: Date): QuotaWindow | null {
-  const used = optNumber(raw, "used_percent", what);
-  const minutes = optNumber(raw, "window_minutes", what);
-  const at = optNumber(raw, "resets_at", what) ?? optNumber(raw, "reset_at", what);
-  const inSeconds = optNumber(raw, "resets_in_seconds", what);
-  if (used === null) return null;
-  const resetsAt = resetTime(at, inSeconds, observedAt, what);
-  return makeWindow(
-    minutes === null ? null : checkWindowMinutes(minutes, what),
-    checkUsedPercent(used, what),
-    resetsAt,
-  );
-}
+export type RateLimitsSource = "rate-limits-event" | "rollout";
 
 /**
- * Parses the inner `{primary, secondary, plan_type?, limit_id?}` object. `plan` is the wrapper's
- * plan when the object itself has none.
+ * Parses the inner `{primary, secondary, plan_type?, limit_id?, …}` object. `plan` is the
+ * wrapper's plan when the object itself has none.
  */
 export function parseRateLimits(
   rateLimits: unknown,
   observedAt: Date,
-  source: "rate-limits-event" | "rollout",
+  source: RateLimitsSource,
   plan: string | null = null,
+  options: { limitReached?: boolean } = {},
 ): QuotaSnapshot | null {
   const what = source === "rollout" ? "token_count rate_limits" : "codex.rate_limits event";
   if (rateLimits === null || rateLimits === undefined) return null;
@@ -58,20 +43,46 @@ export function parseRateLimits(
   const windows: QuotaWindow[] = [];
   for (const slot of ["primary", "secondary"]) {
     const raw = optObject(rateLimits, slot, what);
-    const w = raw === null ? null : parseWindow(raw, `${what} ${slot}`, observedAt);
+    const w = raw === null ? null : parseWindowObject(raw, `${what} ${slot}`, observedAt);
     if (w !== null) windows.push(w);
   }
-  if (windows.length === 0) return null;
+  const allowances: Allowance[] = [];
+  const individual = optObject(rateLimits, "individual_limit", what);
+  if (individual !== null) {
+    allowances.push(
+      parseAllowanceObject(
+        individual,
+        "credit-limit",
+        null,
+        `${what} individual_limit`,
+        observedAt,
+      ),
+    );
+  }
+  if (optBoolean(rateLimits, "spend_control_reached", what) === true) {
+    allowances.push({
+      kind: "spend-cap",
+      reached: true,
+      usedPercent: null,
+      limit: null,
+      used: null,
+      remaining: null,
+      resetsAt: null,
+    });
+  }
+  if (windows.length === 0 && allowances.length === 0) return null;
   return {
     observedAt: observedAt.toISOString(),
     source,
     plan: optString(rateLimits, "plan_type", what) ?? plan,
     windows,
-    limitReached: false,
+    allowances,
+    limitReached: options.limitReached ?? false,
+    reachedType: reachedTypeOf(rateLimits["rate_limit_reached_type"]),
   };
 }
 
-/** A `codex.rate_limits` event; null for any other event type or an event without windows. */
+/** A `codex.rate_limits` event; null for any other event type or an event without limits. */
 export function parseRateLimitsEvent(event: unknown, observedAt: Date): QuotaSnapshot | null {
   const what = "codex.rate_limits event";
   if (!isObject(event)) fail(what, "not a JSON object");
@@ -80,10 +91,14 @@ export function parseRateLimitsEvent(event: unknown, observedAt: Date): QuotaSna
   return parseRateLimits(event["rate_limits"], observedAt, "rate-limits-event", plan);
 }
 
-/** The `rate_limits` object of a rollout `token_count` event (the supervisor's cheapest source). */
+/**
+ * The `rate_limits` object of a rollout `token_count` event (the supervisor's cheapest source);
+ * `limitReached` when the turn that followed failed on the usage limit.
+ */
 export function parseTokenCountRateLimits(
   rateLimits: unknown,
   observedAt: Date,
+  limitReached = false,
 ): QuotaSnapshot | null {
-  return parseRateLimits(rateLimits, observedAt, "rollout");
+  return parseRateLimits(rateLimits, observedAt, "rollout", null, { limitReached });
 }

@@ -1,6 +1,9 @@
 /**
- * One account's quota probe: a fresh token through the refresher, GET /wham/usage, and on a 401 one
- * forced refresh and one retry. The outcome is data (never thrown) so that one account's failure
+ * One account's quota probe: a fresh token through the refresher, GET /wham/usage, and on a plain
+ * 401 one forced refresh and one retry. A 401 saying the login is dead (`token_invalidated`) is
+ * needs-login at once, with no refresh spent on it; `usage_not_included` is its own outcome (the
+ * plan has no Codex: permanent); a throttle is a failure that names when to ask again
+ * (docs/chatgpt-backend.md §3.3). The outcome is data (never thrown) so that one account's failure
  * cannot disturb the others; nothing here touches the pool file except through the refresher.
  */
 import type { Account, ProbeError, QuotaSnapshot, Tokens } from "../pool/schema.js";
@@ -28,6 +31,8 @@ export type ProbeOutcome =
   | { kind: "failed"; error: ProbeError }
   /** Not probed: the token belongs to a running codex and is near expiry (its rollout reports quota). */
   | { kind: "skipped"; reason: string }
+  /** The service says the plan does not include Codex (`usage_not_included`): permanent. */
+  | { kind: "not-included"; message: string | null }
   | {
       kind: "needs-login";
       reason: string;
@@ -40,7 +45,7 @@ export type ProbeOutcome =
 
 export interface ProbeAccountOptions {
   signal: AbortSignal;
-  /** A supervised codex owns this account's refresh token (PRODUCT.md decision 3): never spend it. */
+  /** A supervised codex owns this account's refresh token (docs/decisions.md decision 3): never spend it. */
   codexOwned?: boolean;
 }
 
@@ -49,6 +54,31 @@ function failed(kind: ProbeError["kind"], message: string, now: Date): ProbeOutc
 }
 
 function fromError(error: unknown, signal: AbortSignal, now: Date, account: Account): ProbeOutcome {
+  if (error instanceof ProbeFailure) {
+    const service = error.service;
+    if (service?.kind === "not-included") return { kind: "not-included", message: service.message };
+    if (service?.kind === "login-dead") {
+      return {
+        kind: "needs-login",
+        reason: service.code,
+        record: true,
+        refreshToken: account.tokens.refreshToken,
+      };
+    }
+    if (service?.kind === "throttled") {
+      const retryAt =
+        service.retryAfterMs === null ? null : new Date(now.getTime() + service.retryAfterMs);
+      return {
+        kind: "failed",
+        error: {
+          at: now.toISOString(),
+          kind: "throttled",
+          message: error.message,
+          retryAt: retryAt?.toISOString() ?? null,
+        },
+      };
+    }
+  }
   if (error instanceof NeedsLoginError) {
     return {
       kind: "needs-login",
@@ -63,6 +93,13 @@ function fromError(error: unknown, signal: AbortSignal, now: Date, account: Acco
     return failed("network", `token refresh failed (${errorMessage(error)})`, now);
   }
   return failed("auth", `token refresh failed (${errorMessage(error)})`, now);
+}
+
+/** A 401 that a fresh access token may cure (not a dead login). */
+function isRefreshable(error: unknown): error is ProbeFailure {
+  return (
+    error instanceof ProbeFailure && error.kind === "auth" && error.service?.kind !== "login-dead"
+  );
 }
 
 async function usageWith(
@@ -100,15 +137,14 @@ export async function probeAccount(
     try {
       return { kind: "ok", snapshot: await usageWith(current, deps, signal) };
     } catch (error) {
-      if (!(error instanceof ProbeFailure) || error.kind !== "auth" || options.codexOwned)
-        throw error;
+      if (!isRefreshable(error) || options.codexOwned) throw error;
     }
     // A 401 with a token we believed valid: it may have been revoked by a rotation elsewhere.
     current = await deps.tokens.ensureFresh(account.id, { force: true, signal });
     try {
       return { kind: "ok", snapshot: await usageWith(current, deps, signal) };
     } catch (error) {
-      if (error instanceof ProbeFailure && error.kind === "auth") {
+      if (isRefreshable(error)) {
         return {
           kind: "needs-login",
           reason: "the usage endpoint refused a freshly refreshed token (401)",

@@ -8,6 +8,7 @@ import type { Account, Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { commitProbeResults } from "./commit.js";
 import { probeAccount, type ProbeDeps, type ProbeOutcome } from "./probe-account.js";
+import { notIncludedFor } from "./entitlements.js";
 import { hasStaleReset } from "./windows.js";
 
 export interface ProbeResult {
@@ -22,10 +23,16 @@ export interface FreshnessOptions {
   force: boolean;
 }
 
-/** Whether `status` should probe this account now. */
+/** Whether this account should be probed now (by `status`, `switch --best`, a launch). */
 export function needsProbe(account: Account, now: Date, options: FreshnessOptions): boolean {
   if (account.state.kind === "needs-login") return false;
-  if (options.force || account.quota === null) return true;
+  // Asking again during a throttle only prolongs it (docs/chatgpt-backend.md §3.3).
+  const retryAt = account.probeError?.retryAt;
+  if (retryAt != null && Date.parse(retryAt) > now.getTime()) return false;
+  if (options.force) return true;
+  // A plan without Codex stays so: only --refresh asks again (a new plan may include it).
+  if (notIncludedFor(account, null) !== null) return false;
+  if (account.quota === null) return true;
   const observed = Date.parse(account.quota.observedAt);
   // The last attempt failed after the snapshot was taken: try again rather than show old data.
   if (account.probeError !== null && Date.parse(account.probeError.at) >= observed) return true;
@@ -34,7 +41,14 @@ export function needsProbe(account: Account, now: Date, options: FreshnessOption
   return now.getTime() - observed > options.maxAgeSeconds * 1000;
 }
 
-export interface ProbeAllOptions {
+/** Probes one account; resolves with an outcome, never rejects (ProbeDeps bound in). */
+export type ProbeOne = (
+  account: Account,
+  codexOwned: boolean,
+  signal: AbortSignal,
+) => Promise<ProbeOutcome>;
+
+export interface ProbeEachOptions {
   concurrency: number;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -43,14 +57,17 @@ export interface ProbeAllOptions {
   onProgress?: (done: number, total: number, result: ProbeResult) => void;
 }
 
+export type ProbeAllOptions = ProbeEachOptions;
+
 /**
- * Runs `probeAccount` under a deadline that holds even if a step ignores its signal: the race
- * settles at the deadline and the abandoned step is aborted.
+ * Runs one probe under a deadline that holds even if a step ignores its signal: the race settles
+ * at the deadline and the abandoned step is aborted.
  */
 async function probeWithDeadline(
   account: Account,
-  deps: ProbeDeps,
-  options: ProbeAllOptions,
+  probe: ProbeOne,
+  now: () => Date,
+  options: ProbeEachOptions,
 ): Promise<ProbeOutcome> {
   const controller = new AbortController();
   const onOuterAbort = (): void => controller.abort(options.signal?.reason);
@@ -66,7 +83,7 @@ async function probeWithDeadline(
       resolve({
         kind: "failed",
         error: {
-          at: deps.now().toISOString(),
+          at: now().toISOString(),
           kind: "timeout",
           message: `no answer in ${limit}`,
         },
@@ -79,10 +96,7 @@ async function probeWithDeadline(
   });
   try {
     return await Promise.race([
-      probeAccount(account, deps, {
-        signal: controller.signal,
-        codexOwned: options.codexOwned?.has(account.id) ?? false,
-      }),
+      probe(account, options.codexOwned?.has(account.id) ?? false, controller.signal),
       deadline,
     ]);
   } finally {
@@ -91,11 +105,16 @@ async function probeWithDeadline(
   }
 }
 
-/** Probes `accounts` with at most `concurrency` in flight; results come back in input order. */
-export async function probeAccounts(
+/**
+ * Probes `accounts` with `probe`, at most `concurrency` in flight and each within `timeoutMs`, so a
+ * round costs about one probe's time however many accounts it covers; results come back in input
+ * order.
+ */
+export async function probeEach(
   accounts: readonly Account[],
-  deps: ProbeDeps,
-  options: ProbeAllOptions,
+  probe: ProbeOne,
+  now: () => Date,
+  options: ProbeEachOptions,
 ): Promise<ProbeResult[]> {
   const results: ProbeResult[] = new Array<ProbeResult>(accounts.length);
   let next = 0;
@@ -106,7 +125,7 @@ export async function probeAccounts(
       const account = accounts[i];
       if (account === undefined) return;
       const started = performance.now();
-      const outcome = await probeWithDeadline(account, deps, options);
+      const outcome = await probeWithDeadline(account, probe, now, options);
       const result = { id: account.id, outcome, durationMs: performance.now() - started };
       results[i] = result;
       done += 1;
@@ -116,6 +135,20 @@ export async function probeAccounts(
   const width = Math.max(1, Math.min(options.concurrency, accounts.length));
   await Promise.all(Array.from({ length: width }, worker));
   return results;
+}
+
+/** Probes `accounts` against the usage endpoint (probeAccount), as probeEach does. */
+export async function probeAccounts(
+  accounts: readonly Account[],
+  deps: ProbeDeps,
+  options: ProbeAllOptions,
+): Promise<ProbeResult[]> {
+  return probeEach(
+    accounts,
+    (account, codexOwned, signal) => probeAccount(account, deps, { signal, codexOwned }),
+    deps.now,
+    options,
+  );
 }
 
 export interface RefreshQuotasOptions extends ProbeAllOptions, FreshnessOptions {

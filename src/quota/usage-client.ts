@@ -1,13 +1,16 @@
 /**
  * The /wham/usage client: one GET with the account's bearer token and `chatgpt-account-id`, a
  * deadline, and a cap on the body, turned into a QuotaSnapshot or a classified ProbeFailure
- * (network, timeout, http, malformed, auth). It never refreshes tokens itself: a 401 is reported as
- * `auth` so the caller can force one refresh through the refresher and retry.
+ * (network, timeout, http, malformed, auth, throttled). An error answer is read by the one error
+ * parser (parse-service-error.ts): a usage-limit body is a quota answer, `usage_not_included` and
+ * a dead login travel as `service` for the caller to act on. It never refreshes tokens itself: a
+ * plain 401 is reported as `auth` so the caller can force one refresh through the refresher and
+ * retry.
  */
 import type { ProbeError, QuotaSnapshot } from "../pool/schema.js";
 import { CodexPoolError, errorMessage } from "../platform/errors.js";
 import { QuotaParseError } from "./fields.js";
-import { parseLimitErrorText } from "./parse-limit-error.js";
+import { classifyErrorText, type ServiceError } from "./parse-service-error.js";
 import { parseUsageBody } from "./parse-usage.js";
 
 export type ProbeErrorKind = ProbeError["kind"];
@@ -16,14 +19,17 @@ export type ProbeErrorKind = ProbeError["kind"];
 export class ProbeFailure extends CodexPoolError {
   readonly kind: ProbeErrorKind;
   readonly status: number | null;
+  /** What the error answer said, when there was one to read. */
+  readonly service: ServiceError | null;
   constructor(
     kind: ProbeErrorKind,
     message: string,
-    options?: { status?: number; cause?: unknown },
+    options?: { status?: number; cause?: unknown; service?: ServiceError },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
     this.status = options?.status ?? null;
+    this.service = options?.service ?? null;
   }
 }
 
@@ -96,22 +102,54 @@ function httpFailure(status: number): ProbeFailure {
   return new ProbeFailure("http", `HTTP ${status}`, { status });
 }
 
+/** "11s", "2m" for a throttle's delay. */
+function seconds(ms: number): string {
+  return ms < 120_000 ? `${Math.ceil(ms / 1000)}s` : `${Math.ceil(ms / 60_000)}m`;
+}
+
+function failureOf(status: number, service: ServiceError): ProbeFailure {
+  switch (service.kind) {
+    case "usage-limit":
+      return httpFailure(status); // not reached: a usage-limit answer is a snapshot
+    case "not-included":
+      return new ProbeFailure("http", "its plan does not include Codex (usage_not_included)", {
+        status,
+        service,
+      });
+    case "throttled":
+      return new ProbeFailure(
+        "throttled",
+        service.retryAfterMs === null
+          ? "throttled (rate_limit_exceeded)"
+          : `throttled, retry in ${seconds(service.retryAfterMs)}`,
+        { status, service },
+      );
+    case "login-dead":
+      return new ProbeFailure("auth", `the sign-in was invalidated (${service.code})`, {
+        status,
+        service,
+      });
+    case "unauthorized":
+      return new ProbeFailure("auth", "unauthorized (401)", { status, service });
+    case "other":
+      return httpFailure(status);
+  }
+}
+
 async function interpret(response: Response, req: UsageRequest): Promise<QuotaSnapshot> {
   const maxBytes = req.maxBytes ?? MAX_USAGE_BODY_BYTES;
-  if (response.status === 429) {
-    // The usage endpoint itself may answer the usage-limit error; that is a quota answer too.
-    const text = await readCapped(response, maxBytes).catch(() => "");
-    try {
-      const hit = parseLimitErrorText(text, req.now(), response.headers);
-      if (hit !== null) return hit.snapshot;
-    } catch {
-      // Not a usage-limit body: a plain 429.
-    }
-    throw httpFailure(429);
-  }
   if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
-    throw httpFailure(response.status);
+    const text = await readCapped(response, maxBytes).catch(() => "");
+    let service: ServiceError;
+    try {
+      service = classifyErrorText(response.status, text, req.now(), response.headers);
+    } catch (error) {
+      if (error instanceof QuotaParseError) throw httpFailure(response.status);
+      throw error;
+    }
+    // The usage endpoint itself may answer the usage-limit error; that is a quota answer too.
+    if (service.kind === "usage-limit") return service.hit.snapshot;
+    throw failureOf(response.status, service);
   }
   const json = parseJson(await readCapped(response, maxBytes));
   try {

@@ -1,8 +1,11 @@
 /**
- * One account's rate-limit picture, rendered three ways: /wham/usage (CODEX_CLI.md §2), the
- * x-codex-* headers and the WS `codex.rate_limits` event.
+ * One account's rate-limit picture, rendered three ways: /wham/usage (docs/codex-cli.md §2), the
+ * x-codex-* headers and the WS `codex.rate_limits` event. A script that asks for one of the real
+ * service's shapes is rendered by usage-shapes.ts instead of the tidy 5h + weekly pair.
  */
 import type { AccountState } from "./state.js";
+import type { SimUsageScript } from "./types.js";
+import { hasShape, shapedHeaders, shapedRateLimitsEvent, shapedUsageBody } from "./usage-shapes.js";
 
 export const PRIMARY_WINDOW_SECONDS = 18_000;
 export const SECONDARY_WINDOW_SECONDS = 604_800;
@@ -13,6 +16,8 @@ export interface Snapshot {
   primaryResetAt: number;
   secondaryUsed: number;
   secondaryResetAt: number;
+  /** A real-service shape to render instead (usage-shapes.ts); `refused`: a turn hit the limit. */
+  shape?: { script: SimUsageScript; refused: boolean; nowSec: number };
 }
 
 /**
@@ -41,25 +46,36 @@ function turnDerivedPrimary(state: AccountState): number {
 }
 
 export function snapshotOf(state: AccountState): Snapshot {
+  const script = state.spec.usage;
   return {
     plan: state.spec.plan ?? "plus",
-    primaryUsed: state.spec.usage?.primaryUsedPercent ?? turnDerivedPrimary(state),
+    primaryUsed: script?.primaryUsedPercent ?? turnDerivedPrimary(state),
     primaryResetAt: state.primaryResetAt,
-    secondaryUsed: state.spec.usage?.secondaryUsedPercent ?? 0,
+    secondaryUsed: script?.secondaryUsedPercent ?? 0,
     secondaryResetAt: state.secondaryResetAt,
+    ...(hasShape(script)
+      ? { shape: { script, refused: state.limitHit, nowSec: Math.floor(Date.now() / 1000) } }
+      : {}),
   };
 }
 
 /** The snapshot reported with a turn: after turn `turnIndex` (0-based), or 100 % when refused. */
 export function turnSnapshot(state: AccountState, turnIndex: number | "refused"): Snapshot {
   const base = snapshotOf(state);
-  if (turnIndex === "refused") return { ...base, primaryUsed: 100 };
+  if (turnIndex === "refused") {
+    return {
+      ...base,
+      primaryUsed: 100,
+      ...(base.shape ? { shape: { ...base.shape, refused: true } } : {}),
+    };
+  }
   const byTurn = state.spec.turns?.usedPercentByTurn;
   const reported = byTurn?.[Math.min(turnIndex, byTurn.length - 1)];
   return reported === undefined ? base : { ...base, primaryUsed: reported };
 }
 
 export function usageBody(s: Snapshot, nowSec: number): Record<string, unknown> {
+  if (s.shape) return shapedUsageBody(s.plan, s.shape.script, nowSec, s.shape.refused);
   const reached = s.primaryUsed >= 100 || s.secondaryUsed >= 100;
   const window = (used: number, seconds: number, resetAt: number): Record<string, number> => ({
     used_percent: used,
@@ -81,6 +97,7 @@ export function usageBody(s: Snapshot, nowSec: number): Record<string, unknown> 
 }
 
 export function rateLimitHeaders(s: Snapshot): Record<string, string> {
+  if (s.shape) return shapedHeaders(s.plan, s.shape.script, s.shape.nowSec, s.shape.refused);
   return {
     "x-codex-primary-used-percent": String(s.primaryUsed),
     "x-codex-primary-window-minutes": String(PRIMARY_WINDOW_SECONDS / 60),
@@ -95,6 +112,8 @@ export function rateLimitHeaders(s: Snapshot): Record<string, string> {
 }
 
 export function rateLimitsEvent(s: Snapshot): Record<string, unknown> {
+  if (s.shape)
+    return shapedRateLimitsEvent(s.plan, s.shape.script, s.shape.nowSec, s.shape.refused);
   return {
     type: "codex.rate_limits",
     plan_type: s.plan,

@@ -45,7 +45,7 @@ export async function serveResponsesSse(
   switch (outcome.type) {
     case "fail":
       ctx.log.update(logged, { status: outcome.status, error: `simulated ${outcome.status}` });
-      return sendJson(res, outcome.status, outcome.body);
+      return sendJson(res, outcome.status, outcome.body, outcome.headers);
     case "limit":
       ctx.log.update(logged, { status: 429, error: "usage_limit_reached" });
       return sendJson(res, 429, outcome.body, outcome.headers);

@@ -89,7 +89,12 @@ class Connection {
           status: outcome.status,
           error: `simulated ${outcome.status}`,
         });
-        send(this.ws, { type: "error", status: outcome.status, error: outcome.body["error"] });
+        send(this.ws, {
+          type: "error",
+          status: outcome.status,
+          error: outcome.body["error"],
+          ...(outcome.headers ? { headers: outcome.headers } : {}),
+        });
         return;
       case "limit":
         this.ctx.log.update(logged, { status: 429, error: "usage_limit_reached" });

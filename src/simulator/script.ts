@@ -5,8 +5,45 @@
 import { z } from "zod";
 import type { SimAccountSpec } from "./types.js";
 
+const WindowSchema = z
+  .object({
+    seconds: z.number().nonnegative(),
+    usedPercent: z.number(),
+    resetAfterSeconds: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+const AllowanceFields = {
+  limit: z.union([z.number(), z.string()]).optional(),
+  used: z.union([z.number(), z.string()]).optional(),
+  remaining: z.union([z.number(), z.string()]).optional(),
+  usedPercent: z.number().optional(),
+  remainingPercent: z.number().optional(),
+  resetAfterSeconds: z.number().nonnegative().optional(),
+};
+
 const UsageSchema = z
   .object({
+    windows: z.array(WindowSchema).max(2).optional(),
+    spendControl: z
+      .object({ ...AllowanceFields, reached: z.boolean() })
+      .strict()
+      .optional(),
+    individualLimit: z.object(AllowanceFields).strict().optional(),
+    modelLimits: z
+      .array(
+        z
+          .object({
+            limitName: z.string(),
+            meteredFeature: z.string().optional(),
+            windows: z.array(WindowSchema).max(2).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    codeReview: z.array(WindowSchema).max(2).optional(),
+    allowed: z.boolean().optional(),
+    limitReached: z.boolean().optional(),
     primaryUsedPercent: z.number().optional(),
     primaryResetAt: z.number().optional(),
     secondaryUsedPercent: z.number().optional(),
@@ -27,6 +64,14 @@ const TurnsSchema = z
     hang: z.boolean().optional(),
     failStatus: z.number().int().optional(),
     websocket: z.boolean().optional(),
+    turnError: z
+      .object({
+        status: z.number().int(),
+        body: z.record(z.unknown()),
+        headers: z.record(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

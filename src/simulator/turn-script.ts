@@ -83,7 +83,12 @@ export function userTextsOf(req: ResponsesRequest): string[] {
 export type TurnOutcome =
   | { type: "events"; events: ResponseEvent[]; snapshot: Snapshot | null; responseId: string }
   | { type: "limit"; status: 429; body: Record<string, unknown>; headers: Record<string, string> }
-  | { type: "fail"; status: number; body: Record<string, unknown> };
+  | {
+      type: "fail";
+      status: number;
+      body: Record<string, unknown>;
+      headers?: Record<string, string>;
+    };
 
 export function failBody(status: number): Record<string, unknown> {
   const message =
@@ -149,6 +154,10 @@ export async function runTurn(
   if (script.hang === true) await hangUntilClosed(ctx.closing);
   if (script.latencyMs !== undefined && script.latencyMs > 0)
     await delay(script.latencyMs, ctx.closing);
+  if (script.turnError !== undefined) {
+    const { status, body, headers } = script.turnError;
+    return { type: "fail", status, body, ...(headers ? { headers } : {}) };
+  }
   refillIfReset(account, ctx.state.nowSec());
   const limit = script.limitAfter;
   if (!account.refilled && limit !== undefined && limit !== null && account.turnsServed >= limit)

@@ -3,6 +3,38 @@
  * Plain data only: the behaviour lives in the other files of this folder.
  */
 
+/** A window as the real service reports it (docs/chatgpt-backend.md §3.1). */
+export interface SimWindow {
+  /** `limit_window_seconds`: 17940 (5 h), 604740 (a week), 2592000 (30 days), any other. */
+  seconds: number;
+  /** May be a float, or above 100. */
+  usedPercent: number;
+  /** Seconds until it resets; default its whole length (a window that has not started). */
+  resetAfterSeconds?: number;
+}
+
+/** An allowance that is not a window, numbers as the service sends them (often strings). */
+export interface SimAllowance {
+  limit?: number | string;
+  used?: number | string;
+  remaining?: number | string;
+  /** A spend cap's `used_percent` (may exceed 100). */
+  usedPercent?: number;
+  /** A credit limit's `remaining_percent`. */
+  remainingPercent?: number;
+  resetAfterSeconds?: number;
+}
+
+/**
+ * A limit on one model (`additional_rate_limits[]`, and the `x-codex-<feature>-*` headers of a
+ * turn). An entry may carry only its name.
+ */
+export interface SimModelLimit {
+  limitName: string;
+  meteredFeature?: string;
+  windows?: SimWindow[];
+}
+
 /** What GET /backend-api/wham/usage answers for an account. */
 export interface SimUsageScript {
   /** 5h window; when unset it follows the turn script (last reported %, 100 after a 429). */
@@ -13,6 +45,22 @@ export interface SimUsageScript {
   secondaryUsedPercent?: number;
   /** Epoch seconds; default start + 7d. */
   secondaryResetAt?: number;
+  /**
+   * The real service's shapes (docs/chatgpt-backend.md §3.1), additive to the contract; any of
+   * them replaces the default 5h + weekly pair in /wham/usage and in the turns' headers and
+   * `codex.rate_limits` events. `windows`: primary first, at most two (`[]`: both null).
+   */
+  windows?: SimWindow[];
+  /** A workspace spend cap; reached, the answer has `rate_limit: null` (a business seat). */
+  spendControl?: SimAllowance & { reached: boolean };
+  /** An individual credit allowance in `rate_limit` with both windows null (an enterprise seat). */
+  individualLimit?: SimAllowance;
+  modelLimits?: SimModelLimit[];
+  /** The code-review allowance's windows (`code_review_rate_limit`). */
+  codeReview?: SimWindow[];
+  /** `rate_limit.allowed` / `limit_reached` as sent: the real service lets them disagree. */
+  allowed?: boolean;
+  limitReached?: boolean;
   /** Answer this HTTP status instead (e.g. 401, 500). */
   status?: number;
   /** Answer this raw JSON body instead (malformed answers). */
@@ -39,6 +87,19 @@ export interface SimTurnScript {
    * Additive to the contract.
    */
   websocket?: boolean;
+  /**
+   * Refuse every real turn (not prewarms or titles) with this error, as the service does for
+   * `usage_not_included` or a `rate_limit_exceeded` throttle (docs/chatgpt-backend.md §3.3): an
+   * HTTP answer over SSE, an error frame over the WebSocket. Additive to the contract.
+   */
+  turnError?: SimTurnError;
+}
+
+export interface SimTurnError {
+  status: number;
+  /** The JSON body, e.g. {"error":{"type":"usage_not_included","message":"…"}}. */
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 export interface SimAccountSpec {

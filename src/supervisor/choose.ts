@@ -5,6 +5,11 @@
  * transaction, so there is one). The claim re-reads the pool, so an account that another session
  * claimed meanwhile is given up for the next one when another is usable (R25: never commit a
  * choice from a stale snapshot). The pool lock is never held across the network check.
+ *
+ * A first launch looks at the whole pool before ranking it: every account whose quota is unknown
+ * or stale is checked at once (one concurrent round, bounded by the probe timeout; an expired
+ * access token is refreshed for it unless a live codex owns the account), so a never-checked
+ * account with room is not passed over for a checked one nearly out.
  */
 import type { Clock } from "../platform/clock.js";
 import type { Account, Pool } from "../pool/schema.js";
@@ -12,7 +17,7 @@ import type { PoolStore } from "../pool/store.js";
 import { selectAccounts, type Selection, type SelectionFloors } from "../pool/select.js";
 import { applyProbeResults, commitProbeResults } from "../quota/commit.js";
 import type { ProbeOutcome } from "../quota/probe-account.js";
-import type { ProbeResult } from "../quota/probe-all.js";
+import { needsProbe, probeEach, type ProbeResult } from "../quota/probe-all.js";
 import { hasStaleReset } from "../quota/windows.js";
 import { busyAccounts, type AliveCheck, type LiveSessionRecord } from "./live-sessions.js";
 import type { AccountRef, Exhaustion } from "./machine.js";
@@ -68,6 +73,15 @@ export interface ChooseDeps {
    * later call (the check moved the leader) replaces the earlier one.
    */
   chosen?(account: Account, ownedElsewhere: boolean): void;
+  /**
+   * A first launch probes every account with unknown or stale quota (older than `maxAgeMs`, or a
+   * reset passed) in one concurrent round before choosing; absent: only the leader is checked.
+   */
+  readonly probeRound?: {
+    readonly maxAgeMs: number;
+    readonly concurrency: number;
+    readonly timeoutMs: number;
+  };
   /** Told of the pool as a switch's claim committed it (the switch line can show it unread). */
   claimed?(pool: Pool): void;
   /** The bound session id, for our live-session entry. */
@@ -94,15 +108,51 @@ function isFresh(account: Account, now: Date): boolean {
   return now.getTime() - Date.parse(q.observedAt) < FRESH_QUOTA_MS && !hasStaleReset(q, now);
 }
 
-/** Which accounts reset when, judged without exclusions (the one we leave counts too). */
+/**
+ * Which accounts reset when, and what holds each (a window, a spend cap), judged without
+ * exclusions (the one we leave counts too). An account whose plan lacks Codex never resets: it is
+ * not waited for.
+ */
 export function exhaustionOf(pool: Pool, floors: SelectionFloors, now: Date): Exhaustion {
   const all: Selection = selectAccounts(pool.accounts, { floors, now });
   const resets = all.skipped
     .filter((s) => s.reason.code === "exhausted" || s.reason.code === "below-floor")
-    .map((s) => ({ account: refOf(s.account), resetsAt: s.reason.availableAt?.getTime() ?? null }));
+    .map((s) => ({
+      account: refOf(s.account),
+      resetsAt: s.reason.availableAt?.getTime() ?? null,
+      what: s.reason.window,
+    }));
   // Something looks usable once nothing is excluded (stale data): re-check it right away.
   const earliest = all.chosen !== null ? now.getTime() : (all.earliestReset?.getTime() ?? null);
   return { resets, earliest };
+}
+
+/**
+ * One round: every account (not excluded, not needing a login) whose quota is unknown or stale is
+ * probed concurrently, and what the round found is stored in one transaction. An account a live
+ * codex runs on is probed with the token in hand only (its refresh token is that codex's).
+ */
+async function probeStaleAccounts(
+  deps: ChooseDeps,
+  round: NonNullable<ChooseDeps["probeRound"]>,
+  exclude: Iterable<string> | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const pool = await deps.store.read();
+  const now = new Date(deps.clock.now());
+  const excluded = new Set(exclude ?? []);
+  const freshness = { maxAgeSeconds: round.maxAgeMs / 1000, force: false };
+  const due = pool.accounts.filter((a) => !excluded.has(a.id) && needsProbe(a, now, freshness));
+  if (due.length === 0) return;
+  const busy = busyAccounts(pool, deps.live.me, now.getTime(), deps.isAlive);
+  const results = await probeEach(
+    due,
+    (account, codexOwned, probeSignal) => deps.probe(account, codexOwned, probeSignal),
+    () => new Date(deps.clock.now()),
+    { concurrency: round.concurrency, timeoutMs: round.timeoutMs, signal, codexOwned: busy },
+  );
+  signal.throwIfAborted();
+  await commitProbeResults(deps.store, results, new Date(deps.clock.now()));
 }
 
 export async function chooseAccount(
@@ -113,6 +163,9 @@ export async function chooseAccount(
 ): Promise<SelectOutcome> {
   const commit = options.commit ?? true;
   const me = deps.live.me;
+  if (request.purpose === "start" && deps.probeRound !== undefined) {
+    await probeStaleAccounts(deps, deps.probeRound, request.exclude, signal);
+  }
   let attempts = 0;
   const checked = new Set<string>();
   for (;;) {

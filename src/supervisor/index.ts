@@ -131,6 +131,11 @@ export async function superviseSession(
     isAlive: defaultAliveCheck,
     live,
     pinned,
+    probeRound: {
+      maxAgeMs: settings.quotaMaxAgeSeconds * 1000,
+      concurrency: settings.probeConcurrency,
+      timeoutMs: settings.probeTimeoutMs,
+    },
     sessionId: () => sessionId,
     chosen: (account: Parameters<typeof prepareLaunch>[1], owned: boolean) => {
       const plan = prepareLaunch(launchDeps, account, owned).catch(() => null);

@@ -20,6 +20,8 @@ export interface ResetInfo {
   readonly account: AccountRef;
   /** Epoch ms of the reset that makes the account usable again, or null when unknown. */
   readonly resetsAt: number | null;
+  /** What holds it ("5h", "weekly", "30d", "spend cap"), when known. */
+  readonly what?: string | null;
 }
 
 export interface MachineConfig {

@@ -1,11 +1,12 @@
 /**
- * How close the running account is to its floor, from its latest quota snapshot. The floors are the
- * account's own (if set) else the pool's rotateAt5h/rotateAtWeekly; "near" is within the prewarm
- * margin above a floor. A reached limit still in force is "floor" whatever the percentages say.
- * Windows are told apart by their kind (from their length), never their slot.
+ * How close the running account is to its floor, from its latest quota snapshot, judged by the one
+ * floor rule (src/quota/floors.ts through src/quota/verdict.ts) that selection uses too: "floor"
+ * when selection would not choose it now, "near" when a limit is within the prewarm margin above
+ * its floor. Per-model and code-review limits never put pressure on the account.
  */
-import type { Account, QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
-import { effectiveLeft, isLimitInForce, resetTime, windowLabel } from "../quota/windows.js";
+import type { Account, QuotaSnapshot } from "../pool/schema.js";
+import { floorsFromSettings } from "../quota/floors.js";
+import { judgeQuota } from "../quota/verdict.js";
 import type { Pressure } from "./machine.js";
 
 export interface FloorSettings {
@@ -14,48 +15,33 @@ export interface FloorSettings {
   readonly prewarmMargin: number;
 }
 
-export function floorFor(
-  window: QuotaWindow,
-  account: Pick<Account, "floors">,
-  s: FloorSettings,
-): number {
-  if (window.kind === "weekly") return account.floors.weekly ?? s.rotateAtWeekly;
-  // A 5-hour window, or one of unknown length: the short-window floor is the cautious choice.
-  return account.floors.fiveHour ?? s.rotateAt5h;
-}
-
 export function pressureOf(
   snapshot: QuotaSnapshot | null,
   account: Pick<Account, "floors">,
   settings: FloorSettings,
   now: Date,
 ): Pressure {
-  if (snapshot === null) return "ok";
-  if (isLimitInForce(snapshot, now)) return "floor";
-  let level: Pressure = "ok";
-  for (const w of snapshot.windows) {
-    const left = effectiveLeft(w, now);
-    const floor = floorFor(w, account, settings);
-    if (left <= floor) return "floor";
-    if (left <= Math.min(100, floor + settings.prewarmMargin)) level = "near";
-  }
-  return level;
+  const verdict = judgeQuota(snapshot, account, floorsFromSettings(settings), now);
+  if (verdict.blocked !== null) return "floor";
+  const near = verdict.readings.some(
+    (r) => r.left !== null && r.left <= Math.min(100, r.floor + settings.prewarmMargin),
+  );
+  return near ? "near" : "ok";
 }
 
-/** "5h: 3% left, resets 14:05" for the switch line; the bottleneck-first list of windows. */
+/** No floors: describing the quota ranks limits by what is left, not by headroom. */
+const NO_FLOORS = { fiveHour: 0, weekly: 0 };
+
+/** "5h: 3% left, resets 14:05" (or "spend cap: 0% left, …") for the switch line: the tightest limit. */
 export function describeQuota(
   snapshot: QuotaSnapshot | null,
   now: Date,
   clock: (epochMs: number) => string,
 ): string {
-  if (snapshot === null || snapshot.windows.length === 0) return "quota unknown";
-  const sorted = [...snapshot.windows].sort(
-    (a, b) => effectiveLeft(a, now) - effectiveLeft(b, now),
-  );
-  const first = sorted[0];
-  if (first === undefined) return "quota unknown";
-  const left = Math.round(effectiveLeft(first, now));
-  const reset = resetTime(first);
+  const first = judgeQuota(snapshot, { floors: {} }, NO_FLOORS, now).bottleneck;
+  if (first === null || first.left === null) return "quota unknown";
+  const left = Math.round(first.left);
+  const reset = first.resetsAt;
   const resetText = reset !== null && left < 50 ? `, resets ${clock(reset.getTime())}` : "";
-  return `${windowLabel(first)}: ${left}% left${resetText}`;
+  return `${first.label}: ${left}% left${resetText}`;
 }

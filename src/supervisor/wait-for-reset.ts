@@ -68,12 +68,28 @@ export function formatClock(epochMs: number, now: number): string {
   return `${WEEKDAYS[d.getDay()] ?? ""} ${hm}`;
 }
 
-/** "every account is out: alice@… resets 14:05, bob@… resets Tue 09:00". */
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const SIX_DAYS_MS = 6 * 86_400_000;
+
+/** formatClock, with the date for a reset a week or more away (a 30-day window, a monthly cap). */
+function resetWhen(epochMs: number, now: number): string {
+  if (Math.abs(epochMs - now) < SIX_DAYS_MS) return formatClock(epochMs, now);
+  const d = new Date(epochMs);
+  const hm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  return `${MONTHS[d.getMonth()] ?? ""} ${d.getDate()} ${hm}`;
+}
+
+/**
+ * "every account is out: alice@… (5h) resets 14:05, bob@… (spend cap) resets Jan 1 00:00": each
+ * account with what holds it (a window by its kind, or an allowance) and when that lifts.
+ */
 export function describeExhaustion(exhaustion: Exhaustion, now: number): string {
   if (exhaustion.resets.length === 0) return "no account in the pool is usable";
-  const parts = exhaustion.resets.map(
-    (r) =>
-      `${r.account.label} ${r.resetsAt === null ? "(reset time unknown)" : `resets ${formatClock(r.resetsAt, now)}`}`,
-  );
+  const parts = exhaustion.resets.map((r) => {
+    const what = r.what ? ` (${r.what})` : "";
+    const when =
+      r.resetsAt === null ? "(reset time unknown)" : `resets ${resetWhen(r.resetsAt, now)}`;
+    return `${r.account.label}${what} ${when}`;
+  });
   return `every account is out: ${parts.join(", ")}`;
 }

@@ -13,11 +13,12 @@
  * the poll stays as the fallback where notifications are missing.
  */
 import fs from "node:fs";
-import type { RolloutEvent, RolloutRateLimits, RateLimitWindow } from "../codex/rollout-events.js";
+import type { RolloutEvent, RolloutRateLimits } from "../codex/rollout-events.js";
 import { RolloutTail } from "../codex/rollout-tail.js";
 import { sleep, type Clock } from "../platform/clock.js";
-import type { QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
-import { makeWindow } from "../quota/windows.js";
+import type { QuotaSnapshot } from "../pool/schema.js";
+import { QuotaParseError } from "../quota/fields.js";
+import { parseTokenCountRateLimits } from "../quota/parse-rate-limits.js";
 import { bindRollout, findExitedRollout } from "./bind.js";
 import type { Mode } from "./machine.js";
 import type { WatchEvent, WatchRequest, Watcher } from "./session-ports.js";
@@ -44,34 +45,22 @@ export interface WatchDeps {
   knownFile: { current: string | null };
 }
 
-function windowOf(w: RateLimitWindow | null): QuotaWindow | null {
-  if (w === null || w.usedPercent === null) return null;
-  const used = Math.max(0, Math.min(100, w.usedPercent));
-  return makeWindow(
-    w.windowMinutes,
-    used,
-    w.resetsAt === null ? null : new Date(w.resetsAt * 1000),
-  );
-}
-
-/** A token_count's rate_limits as a pool snapshot (source "rollout"); null without windows. */
+/**
+ * A token_count's rate_limits as a pool snapshot (source "rollout"), read by the one parser of that
+ * format; null without a reading. A reading that does not parse is dropped: it loses nothing (the
+ * next one, or a probe, says the same), and must not stop the watch.
+ */
 export function snapshotFromRollout(
   limits: RolloutRateLimits,
   observedAt: Date,
   limitReached = false,
 ): QuotaSnapshot | null {
-  if (limits.limitId !== null && limits.limitId !== "codex") return null;
-  const windows = [windowOf(limits.primary), windowOf(limits.secondary)].filter(
-    (w): w is QuotaWindow => w !== null,
-  );
-  if (windows.length === 0) return null;
-  return {
-    observedAt: observedAt.toISOString(),
-    source: "rollout",
-    plan: limits.planType,
-    windows,
-    limitReached,
-  };
+  try {
+    return parseTokenCountRateLimits(limits, observedAt, limitReached);
+  } catch (error) {
+    if (error instanceof QuotaParseError) return null;
+    throw error;
+  }
 }
 
 export { findRolloutById } from "./bind.js";

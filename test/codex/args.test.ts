@@ -24,6 +24,8 @@ describe("classifyArgs", () => {
     [["e", "--json", "do it"], "exec", "do it"],
     [["-m", "o3", "Exec", "-s", "read-only", "do it", "--json"], "exec", "do it"],
     [["exec", "--", "--version"], "exec", "--version"],
+    // 0.171: exec takes --remote <ADDR> and --remote-auth-token-env <VAR>.
+    [["exec", "--remote", "ws://127.0.0.1:1", "--remote-auth-token-env", "T", "go"], "exec", "go"],
     [["login", "status"], "passthrough", null],
     [["mcp", "add", "x", "--", "exec"], "passthrough", null],
     [["--version"], "passthrough", null],
@@ -55,6 +57,11 @@ describe("classifyArgs", () => {
       last: true,
       prompt: "more",
       execOptions: ["--json"],
+    });
+    expect(classifyArgs(["exec", "resume", "--remote", "ws://h:1", ID, "x"])).toMatchObject({
+      kind: "exec-resume",
+      sessionId: ID,
+      prompt: "x",
     });
     expect(classifyArgs(["exec", "resume", "-m", "o3", ID, "x"])).toMatchObject({
       kind: "exec-resume",

@@ -1,24 +1,17 @@
 /** A pool, a real Codex home and an environment pointing the built CLI at the simulator. */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { tokenExpiry } from "../../src/auth/jwt.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import { upsertAccount } from "../../src/pool/accounts.js";
 import { PoolStore } from "../../src/pool/store.js";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
+import { CODEX_BIN, CODEX_OVERRIDDEN, haveCodexBin } from "../helpers/codex-bin.js";
 import { tempDir, type TempDir } from "../helpers/tmp.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const NATIVE_CODEX = path.join(
-  ROOT,
-  "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex",
-);
-export const haveCodex = await fs.access(NATIVE_CODEX).then(
-  () => true,
-  () => false,
-);
+export const NATIVE_CODEX = CODEX_BIN;
+export const haveCodex = haveCodexBin;
 
 export async function withSim(accounts: SimAccountSpec[]): Promise<Simulator & AsyncDisposable> {
   const sim = await startSimulator({ accounts });
@@ -101,6 +94,8 @@ export async function poolWorld(
     CODEX_HOME: codexHome,
     CODEX_POOL_AUTH_URL: sim.authUrl,
     CODEX_POOL_BACKEND_URL: sim.backendUrl,
+    // `npm run test:codex -- <version>`: the CLI runs the version under test, not the pinned one.
+    ...(CODEX_OVERRIDDEN ? { CODEX_POOL_CODEX_BIN: CODEX_BIN } : {}),
   };
   return Object.assign(dir, { poolHome, codexHome, project, store, env });
 }

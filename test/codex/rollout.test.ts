@@ -99,11 +99,11 @@ describe("RolloutTail", () => {
       },
       {
         type: "token_count",
+        // Passed on as codex wrote it: src/quota/parse-rate-limits.ts reads it.
         rateLimits: {
-          limitId: null,
-          primary: { usedPercent: 100, windowMinutes: 300, resetsAt: 1795486637 },
+          primary: { used_percent: 100, window_minutes: 300, resets_at: 1795486637 },
           secondary: null,
-          planType: "plus",
+          plan_type: "plus",
         },
       },
       { type: "turn_aborted", turnId: null, reason: "interrupted" },

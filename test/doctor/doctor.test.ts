@@ -46,7 +46,7 @@ describe("doctor", () => {
     const { code, report } = await doctor(homes);
     expect(report.findings.filter((f) => f.status === "fail")).toEqual([]);
     expect(code).toBe(0);
-    expect(finding(report, "codex-binary", "ok")?.title).toContain("0.169.0");
+    expect(finding(report, "codex-binary", "ok")?.title).toContain("codex 0.171.0 at");
     expect(finding(report, "codex-auth", "ok")?.title).toContain("account 1 of the pool");
   });
 
@@ -85,6 +85,25 @@ describe("doctor", () => {
     expect(finding(report, "codex-binary", "fail")?.remedy).toContain(
       "npm install -g @openai/codex",
     );
+  });
+
+  it("knows every tested codex version and warns only outside the list", async () => {
+    await using homes = await tempHomes();
+    const fake = async (version: string): Promise<string> => {
+      const file = homes.join(`codex-${version}`);
+      await fs.writeFile(file, `#!/bin/sh\necho "codex-cli ${version}"\n`, { mode: 0o755 });
+      return file;
+    };
+    for (const version of ["0.169.0", "0.171.0"]) {
+      const { report } = await doctor(homes, { CODEX_POOL_CODEX_BIN: await fake(version) });
+      expect(finding(report, "codex-binary", "ok")?.title).toContain(`codex ${version} at`);
+      expect(report.findings.find((f) => f.id === "codex-version")).toBeUndefined();
+    }
+    const { report } = await doctor(homes, { CODEX_POOL_CODEX_BIN: await fake("0.170.0") });
+    const w = finding(report, "codex-version", "warn");
+    expect(w?.title).toContain("codex 0.170.0 at");
+    expect(w?.title).toContain("tested with 0.169.0, 0.171.0");
+    expect(w?.remedy).toContain("npm install -g @openai/codex@0.171.0");
   });
 
   it("finds a keyring credential store in the Codex config", async () => {

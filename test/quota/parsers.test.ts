@@ -3,10 +3,11 @@ import { QuotaSnapshotSchema } from "../../src/pool/schema.js";
 import { QuotaParseError } from "../../src/quota/fields.js";
 import { parseRateLimitHeaders } from "../../src/quota/parse-headers.js";
 import {
-  parseLimitErrorBody,
-  parseLimitErrorFrame,
-  parseLimitErrorText,
-} from "../../src/quota/parse-limit-error.js";
+  classifyErrorFrame,
+  classifyErrorText,
+  classifyServiceError,
+  usageLimitOf,
+} from "../../src/quota/parse-service-error.js";
 import {
   parseRateLimitsEvent,
   parseTokenCountRateLimits,
@@ -17,7 +18,7 @@ const NOW = new Date("2026-11-24T10:00:00.000Z");
 const NOW_S = NOW.getTime() / 1000;
 const iso = (epochS: number): string => new Date(epochS * 1000).toISOString();
 
-/** The shape of CODEX_CLI.md §2, with reset times near NOW. */
+/** The shape of docs/codex-cli.md §2, with reset times near NOW. */
 function usageBody(): Record<string, unknown> {
   return {
     plan_type: "plus",
@@ -99,10 +100,21 @@ describe("parseUsageBody (/wham/usage)", () => {
     expect(snap.windows.map((w) => w.kind)).toEqual(["weekly"]);
   });
 
-  it("records limit_reached / allowed:false", () => {
+  it("records limit_reached", () => {
     const body = usageBody();
     (body["rate_limit"] as Record<string, unknown>)["limit_reached"] = true;
     expect(parseUsageBody(body, NOW).limitReached).toBe(true);
+  });
+
+  it("reads an answer without windows (no rate_limit, null windows, a zero length) as no limits", () => {
+    for (const body of [
+      { plan_type: "plus" },
+      { rate_limit: { allowed: true, primary_window: null } },
+      { rate_limit: { primary_window: { used_percent: 1, limit_window_seconds: 0 } } },
+    ]) {
+      const snap = parseUsageBody(body, NOW);
+      expect([snap.windows, snap.allowances, snap.limitReached]).toEqual([[], [], false]);
+    }
   });
 
   it("clamps overage above 100 % to 100", () => {
@@ -117,15 +129,13 @@ describe("parseUsageBody (/wham/usage)", () => {
     ["a string body", "hello"],
     ["an array body", [usageBody()]],
     ["null", null],
-    ["no rate_limit", { plan_type: "plus" }],
     ["rate_limit not an object", { rate_limit: "fast" }],
-    ["no window at all", { rate_limit: { allowed: true, primary_window: null } }],
     ["used_percent as text", { rate_limit: { primary_window: { used_percent: "twelve" } } }],
     ["used_percent negative", { rate_limit: { primary_window: { used_percent: -3 } } }],
     ["used_percent NaN-ish", { rate_limit: { primary_window: { used_percent: {} } } }],
     [
-      "window length zero",
-      { rate_limit: { primary_window: { used_percent: 1, limit_window_seconds: 0 } } },
+      "window length negative",
+      { rate_limit: { primary_window: { used_percent: 1, limit_window_seconds: -60 } } },
     ],
     ["reset_at as text", { rate_limit: { primary_window: { used_percent: 1, reset_at: "soon" } } }],
     [
@@ -214,7 +224,7 @@ describe("parseRateLimitHeaders (x-codex-*)", () => {
     ["x-codex-primary-used-percent", "lots"],
     ["x-codex-primary-used-percent", "-5"],
     ["x-codex-primary-used-percent", "1".repeat(200)],
-    ["x-codex-primary-window-minutes", "0"],
+    ["x-codex-primary-window-minutes", "-300"],
     ["x-codex-primary-reset-at", "not a date"],
   ])("rejects garbage in %s", (name, value) => {
     expect(() => parseRateLimitHeaders({ ...headers, [name]: value }, NOW)).toThrow(
@@ -291,8 +301,8 @@ describe("parseRateLimitsEvent (codex.rate_limits) and token_count rate_limits",
   it.each<[string, unknown]>([
     ["rate_limits as text", "full"],
     ["primary as number", { primary: 7 }],
-    ["used_percent as text", { primary: { used_percent: "7" } }],
-    ["window_minutes as text", { primary: { used_percent: 7, window_minutes: "300" } }],
+    ["used_percent as words", { primary: { used_percent: "seven" } }],
+    ["window_minutes with a unit", { primary: { used_percent: 7, window_minutes: "300m" } }],
   ])("rejects garbage: %s", (_n, value) => {
     expect(() => parseTokenCountRateLimits(value, NOW)).toThrow(QuotaParseError);
   });
@@ -307,9 +317,10 @@ describe("usage-limit errors (429 body, WS error frame)", () => {
       resets_at: NOW_S + 3000,
     },
   };
+  const hitOf = (b: unknown) => usageLimitOf(classifyServiceError(429, b, NOW));
 
   it("reads resets_at and produces a limit-reached snapshot", () => {
-    const hit = parseLimitErrorBody(body, NOW)!;
+    const hit = hitOf(body)!;
     expect(hit.plan).toBe("plus");
     expect(hit.resetsAt?.toISOString()).toBe(iso(NOW_S + 3000));
     expect(QuotaSnapshotSchema.parse(hit.snapshot)).toMatchObject({
@@ -321,29 +332,30 @@ describe("usage-limit errors (429 body, WS error frame)", () => {
   });
 
   it("reads resets_in_seconds and keeps the later of the two", () => {
-    const onlyIn = parseLimitErrorBody(
-      { error: { code: "usage_limit_reached", resets_in_seconds: 120 } },
-      NOW,
-    )!;
+    const onlyIn = hitOf({ error: { code: "usage_limit_reached", resets_in_seconds: 120 } })!;
     expect(onlyIn.resetsAt?.toISOString()).toBe(iso(NOW_S + 120));
-    const both = parseLimitErrorBody({ error: { ...body.error, resets_in_seconds: 6000 } }, NOW)!;
+    const both = hitOf({ error: { ...body.error, resets_in_seconds: 6000 } })!;
     expect(both.resetsAt?.toISOString()).toBe(iso(NOW_S + 6000));
   });
 
   it("tolerates a usage-limit error without any reset time", () => {
-    const hit = parseLimitErrorBody({ error: { type: "usage_limit_reached" } }, NOW)!;
+    const hit = hitOf({ error: { type: "usage_limit_reached" } })!;
     expect(hit.resetsAt).toBeNull();
     expect(hit.snapshot.limitReached).toBe(true);
   });
 
-  it("is null for other errors (usage_not_included, plain rate limit, no error)", () => {
-    expect(parseLimitErrorBody({ error: { type: "usage_not_included" } }, NOW)).toBeNull();
-    expect(parseLimitErrorBody({ error: { code: "rate_limit_exceeded" } }, NOW)).toBeNull();
-    expect(parseLimitErrorBody({ detail: "nope" }, NOW)).toBeNull();
+  it("tells other errors apart (usage_not_included, plain rate limit, no error)", () => {
+    expect(classifyServiceError(429, { error: { type: "usage_not_included" } }, NOW).kind).toBe(
+      "not-included",
+    );
+    expect(classifyServiceError(429, { error: { code: "rate_limit_exceeded" } }, NOW).kind).toBe(
+      "throttled",
+    );
+    expect(classifyServiceError(500, { detail: "nope" }, NOW).kind).toBe("other");
   });
 
   it("reads the WS error frame with its headers", () => {
-    const hit = parseLimitErrorFrame(
+    const frame = classifyErrorFrame(
       {
         type: "error",
         status: 429,
@@ -356,23 +368,27 @@ describe("usage-limit errors (429 body, WS error frame)", () => {
       },
       NOW,
     )!;
-    expect(hit.snapshot.windows).toEqual([
+    expect(usageLimitOf(frame)?.snapshot.windows).toEqual([
       { kind: "5h", windowMinutes: 300, usedPercent: 100, resetsAt: iso(NOW_S + 3000) },
     ]);
-    expect(parseLimitErrorFrame({ type: "response.completed" }, NOW)).toBeNull();
-    expect(parseLimitErrorFrame({ type: "error", status: 500, error: body.error }, NOW)).toBeNull();
+    expect(classifyErrorFrame({ type: "response.completed" }, NOW)).toBeNull();
   });
 
-  it("rejects garbage bodies and oversized text", () => {
-    expect(() => parseLimitErrorText("<html>429</html>", NOW)).toThrow(QuotaParseError);
-    expect(() => parseLimitErrorText(" ".repeat(70_000) + "{}", NOW)).toThrow(QuotaParseError);
-    expect(() => parseLimitErrorBody([], NOW)).toThrow(QuotaParseError);
-    expect(() => parseLimitErrorBody({ error: "usage_limit_reached" }, NOW)).toThrow(
-      QuotaParseError,
-    );
+  it("classifies a body that is not JSON (or is oversized) by its status alone", () => {
+    expect(classifyErrorText(429, "<html>429</html>", NOW).kind).toBe("other");
+    expect(classifyErrorText(429, " ".repeat(70_000) + "{}", NOW).kind).toBe("other");
+    expect(classifyServiceError(429, [], NOW).kind).toBe("other");
+    expect(classifyErrorText(401, "<html>401</html>", NOW).kind).toBe("unauthorized");
+    expect(usageLimitOf(classifyErrorText(429, JSON.stringify(body), NOW))?.plan).toBe("plus");
+  });
+
+  it("rejects a usage-limit error whose reset is garbage (its snapshot would lie)", () => {
     expect(() =>
-      parseLimitErrorBody({ error: { type: "usage_limit_reached", resets_at: "later" } }, NOW),
+      classifyServiceError(
+        429,
+        { error: { type: "usage_limit_reached", resets_at: "later" } },
+        NOW,
+      ),
     ).toThrow(QuotaParseError);
-    expect(parseLimitErrorText(JSON.stringify(body), NOW)?.plan).toBe("plus");
   });
 });

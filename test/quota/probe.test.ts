@@ -155,7 +155,7 @@ describe("refreshQuotas against the simulator", () => {
     await using homes = await tempHomes();
     await using sim = await withSim([
       { accountId: "acct-J", email: "j@example.com", usage: { body: "{not json" } },
-      { accountId: "acct-E", email: "e@example.com", usage: { body: { plan_type: "plus" } } },
+      { accountId: "acct-E", email: "e@example.com", usage: { body: { rate_limit: [] } } },
       {
         accountId: "acct-T",
         email: "t@example.com",

@@ -3,14 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { Account, QuotaSnapshot, QuotaWindow } from "../../src/pool/schema.js";
 import { selectAccounts, selectBest } from "../../src/pool/select.js";
 import { accountQuotaStatus } from "../../src/quota/account-status.js";
-import {
-  bottleneck,
-  classifyWindow,
-  exhaustedUntil,
-  isSnapshotExhaustedNow,
-  isWindowExhaustedNow,
-  windowLabel,
-} from "../../src/quota/windows.js";
+import { judgeQuota } from "../../src/quota/verdict.js";
+import { kindOfMinutes } from "../../src/quota/window-kind.js";
+import { isWindowExhaustedNow, windowLabel } from "../../src/quota/windows.js";
 
 const NOW = new Date("2026-11-24T10:00:00.000Z");
 const at = (minutes: number): string => new Date(NOW.getTime() + minutes * 60_000).toISOString();
@@ -63,13 +58,16 @@ function account(quota: QuotaSnapshot | null, extra: Partial<Account> = {}): Acc
 }
 
 describe("windows", () => {
+  const verdict = (s: QuotaSnapshot, now = NOW) => judgeQuota(s, { floors: {} }, FLOORS, now);
+
   it("classifies by length", () => {
     expect([
-      classifyWindow(300),
-      classifyWindow(10080),
-      classifyWindow(60),
-      classifyWindow(null),
-    ]).toEqual(["5h", "weekly", "other", "other"]);
+      kindOfMinutes(300),
+      kindOfMinutes(10080),
+      kindOfMinutes(43200),
+      kindOfMinutes(60),
+      kindOfMinutes(null),
+    ]).toEqual(["5h", "weekly", "30d", "other", "other"]);
     expect(windowLabel({ kind: "other", windowMinutes: 90 })).toBe("90m");
     expect(windowLabel({ kind: "other", windowMinutes: 2880 })).toBe("2d");
   });
@@ -77,28 +75,30 @@ describe("windows", () => {
   it("the bottleneck is the window with the least left", () => {
     const five = win("5h", 30, 60);
     const week = win("weekly", 90, 600);
-    expect(bottleneck([five, week], NOW)).toBe(week);
+    const neck = verdict(snap([five, week])).bottleneck;
+    expect(neck?.limit).toEqual({ type: "window", window: week });
+    expect(neck?.left).toBe(10);
   });
 
   it("a window whose reset has passed is not exhausted (stale data)", () => {
     const past = win("5h", 100, -1);
     expect(isWindowExhaustedNow(past, NOW)).toBe(false);
     expect(isWindowExhaustedNow(win("5h", 100, 10), NOW)).toBe(true);
-    expect(isSnapshotExhaustedNow(snap([past]), NOW)).toBe(false);
+    expect(verdict(snap([past])).blocked).toBeNull();
     const limited = snap([], { source: "429", limitReached: true, limitResetsAt: at(-5) });
-    expect(isSnapshotExhaustedNow(limited, NOW)).toBe(false);
-    expect(isSnapshotExhaustedNow({ ...limited, limitResetsAt: at(5) }, NOW)).toBe(true);
+    expect(verdict(limited).blocked).toBeNull();
+    expect(verdict({ ...limited, limitResetsAt: at(5) }).blocked).toBe("exhausted");
   });
 
   it("limit_reached from the usage API lifts with the full window, not the weekly one", () => {
     const s = snap([win("5h", 100, 30), win("weekly", 40, 6000)], { limitReached: true });
-    expect(exhaustedUntil(s, NOW)?.toISOString()).toBe(at(30));
-    expect(isSnapshotExhaustedNow(s, new Date(Date.parse(at(31))))).toBe(false);
+    expect(verdict(s).availableAt?.toISOString()).toBe(at(30));
+    expect(verdict(s, new Date(Date.parse(at(31)))).blocked).toBeNull();
   });
 
   it("exhausted until the latest blocking reset", () => {
     const s = snap([win("5h", 100, 30), win("weekly", 100, 600)]);
-    expect(exhaustedUntil(s, NOW)?.toISOString()).toBe(at(600));
+    expect(verdict(s).availableAt?.toISOString()).toBe(at(600));
   });
 });
 
@@ -110,7 +110,7 @@ describe("selectAccounts", () => {
     const sel = selectAccounts([a, b, c], { floors: FLOORS, now: NOW });
     expect(sel.ranked.map((r) => r.account.id)).toEqual([c.id, a.id, b.id]);
     expect(sel.chosen?.id).toBe(c.id);
-    expect(sel.ranked[2]?.bottleneck?.kind).toBe("weekly");
+    expect(sel.ranked[2]?.bottleneck?.label).toBe("weekly");
     expect(sel.skipped).toEqual([]);
   });
 

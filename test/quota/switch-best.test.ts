@@ -47,4 +47,35 @@ describe("codex-pool switch --best", () => {
     };
     expect(auth.tokens.account_id).toBe("acct-B");
   });
+
+  it("checks a never-checked account whose token expired (refreshing it) before choosing", async () => {
+    await using sim = await withSim([
+      { accountId: "acct-A", email: "alice@example.com", usage: { primaryUsedPercent: 80 } },
+      { accountId: "acct-B", email: "bob@example.com", usage: { primaryUsedPercent: 10 } },
+    ]);
+    await using homes = await tempHomes();
+    const store = makeStore(homes.poolHome);
+    const fresh = {
+      observedAt: new Date().toISOString(),
+      source: "usage-api" as const,
+      plan: "plus",
+      windows: [{ kind: "5h" as const, windowMinutes: 300, usedPercent: 80, resetsAt: null }],
+      limitReached: false,
+    };
+    await seedPool(store, sim, [
+      { accountId: "acct-A", quota: fresh },
+      { accountId: "acct-B", ttlSeconds: -60 },
+    ]);
+    const env = {
+      ...homes.env,
+      CODEX_POOL_AUTH_URL: sim.authUrl,
+      CODEX_POOL_BACKEND_URL: sim.httpBackendUrl,
+    };
+    const r = await runCli(["switch", "--best"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Switched to bob@example\.com \(account 2\)/);
+    expect(sim.refreshCount("acct-B")).toBe(1);
+    const usage = sim.requests().filter((q) => q.kind === "usage");
+    expect(usage.map((q) => [q.accountId, q.status])).toEqual([["acct-B", 200]]);
+  });
 });

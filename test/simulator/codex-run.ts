@@ -2,21 +2,13 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
 import type { Simulator } from "../../src/simulator/index.js";
+import { CODEX_BIN, haveCodexBin } from "../helpers/codex-bin.js";
 import { tempDir, type TempDir } from "../helpers/tmp.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const CODEX = path.join(
-  ROOT,
-  "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex",
-);
-
-export const haveCodex = await fs.access(CODEX).then(
-  () => true,
-  () => false,
-);
+export const CODEX = CODEX_BIN;
+export const haveCodex = haveCodexBin;
 
 export interface CodexRun {
   code: number;

@@ -337,4 +337,72 @@ describe("chooseAccount", () => {
     await chooseAccount(deps, start, never);
     expect(calls).toEqual([]);
   });
+
+  it("a first launch probes every unknown or stale account at once, then chooses", async () => {
+    // A: checked a moment ago, 20 % left. B: never checked (it has 90 % left). C: an old check.
+    // D: owned by another live session (probed with the token in hand). E: needs a login.
+    const e = account("acc_eeeeee", null);
+    e.state = { kind: "needs-login", reason: "refresh_token_reused", since: iso(NOW) };
+    await using s = await setup(
+      [
+        account("acc_aaaaaa", snapshot(80, 1000)),
+        account("acc_bbbbbb", null),
+        account("acc_cccccc", snapshot(50, 3600_000)),
+        account("acc_dddddd", null),
+        e,
+      ],
+      [live(OTHER, "acc_dddddd")],
+      {
+        probe: (a) => {
+          const used = { acc_bbbbbb: 10, acc_cccccc: 60, acc_dddddd: 5 }[a.id] ?? 99;
+          return Promise.resolve({ kind: "ok", snapshot: snapshot(used) });
+        },
+      },
+    );
+    let inFlight = 0;
+    let most = 0;
+    const owned: string[] = [];
+    const deps: ChooseDeps = {
+      ...s.deps,
+      probeRound: { maxAgeMs: 60_000, concurrency: 8, timeoutMs: 5000 },
+      probe: async (a, codexOwned, signal, fresh) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        if (codexOwned) owned.push(a.id);
+        // Every probe of the round is in flight before any answers: they run concurrently.
+        await new Promise((r) => setImmediate(r));
+        const out = await s.deps.probe(a, codexOwned, signal, fresh);
+        inFlight -= 1;
+        return out;
+      },
+    };
+    const r = await chooseAccount(deps, start, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+    expect([...s.probed].sort()).toEqual(["acc_bbbbbb", "acc_cccccc", "acc_dddddd"]);
+    expect(most).toBe(3);
+    expect(owned).toEqual(["acc_dddddd"]);
+    const pool = await s.store.read();
+    expect(pool.accounts.map((a) => a.quota?.windows[0]?.usedPercent ?? null)).toEqual([
+      80,
+      10,
+      60,
+      5,
+      null,
+    ]);
+  });
+
+  it("a switch does no probe round: the never-checked account is not looked at", async () => {
+    await using s = await setup(
+      [account("acc_aaaaaa", snapshot(80, 1000)), account("acc_bbbbbb", null)],
+      [],
+    );
+    const deps: ChooseDeps = {
+      ...s.deps,
+      probeRound: { maxAgeMs: 60_000, concurrency: 8, timeoutMs: 5000 },
+    };
+    const switching = { exclude: [], preferred: null, purpose: "switch" } as const;
+    const r = await chooseAccount(deps, switching, never);
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_aaaaaa" } });
+    expect(s.probed).toEqual([]); // A's check is a second old: fresh; B is not probed
+  });
 });

@@ -4,25 +4,18 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
-import path from "node:path";
 import { poolPaths } from "../../src/platform/paths.js";
 import type { Pool } from "../../src/pool/schema.js";
 import { PoolStore } from "../../src/pool/store.js";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
 import { addSimAccounts } from "../../src/simulator/seed-pool.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
-import { CLI, ROOT } from "../helpers/cli.js";
+import { CLI } from "../helpers/cli.js";
+import { CODEX_BIN, haveCodexBin } from "../helpers/codex-bin.js";
 import { tempHomes } from "../helpers/tmp.js";
 
-export const CODEX = path.join(
-  ROOT,
-  "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex",
-);
-
-export const haveCodex = await fs.access(CODEX).then(
-  () => true,
-  () => false,
-);
+export const CODEX = CODEX_BIN;
+export const haveCodex = haveCodexBin;
 
 export interface Fixture extends AsyncDisposable {
   sim: Simulator;

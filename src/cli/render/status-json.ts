@@ -1,12 +1,18 @@
 /**
  * `status --json`: the field names are a contract (accounts[].index, id, email, plan, state,
- * bottleneck, windows[].{kind, windowMinutes, usedPercent, leftPercent, resetsAt}, observedAt,
- * source). Fields may be added, never renamed.
+ * bottleneck, windows[].{kind, label, windowMinutes, usedPercent, leftPercent, resetsAt},
+ * observedAt, source). Fields may be added, never renamed. Every window, allowance and side limit
+ * the account's snapshot holds is listed, with its kind, length, percent used and left, and reset.
  */
-import type { Account, Pool } from "../../pool/schema.js";
+import type { Account, Allowance, Pool, QuotaWindow, SideLimit } from "../../pool/schema.js";
 import type { Selection } from "../../pool/select.js";
 import type { AccountQuotaStatus } from "../../quota/account-status.js";
-import { leftPercent, windowLabel } from "../../quota/windows.js";
+import {
+  allowanceLabel,
+  allowanceLeftPercent,
+  leftPercent,
+  windowLabel,
+} from "../../quota/windows.js";
 
 export interface StatusRow {
   index: number;
@@ -30,6 +36,42 @@ export function buildRows(
   }));
 }
 
+function windowJson(w: QuotaWindow): Record<string, unknown> {
+  return {
+    kind: w.kind,
+    label: windowLabel(w),
+    windowMinutes: w.windowMinutes,
+    usedPercent: w.usedPercent,
+    leftPercent: leftPercent(w),
+    resetsAt: w.resetsAt,
+  };
+}
+
+function allowanceJson(a: Allowance): Record<string, unknown> {
+  return {
+    kind: a.kind,
+    label: allowanceLabel(a),
+    reached: a.reached,
+    usedPercent: a.usedPercent,
+    leftPercent: a.reached ? 0 : allowanceLeftPercent(a),
+    limit: a.limit,
+    used: a.used,
+    remaining: a.remaining,
+    resetsAt: a.resetsAt,
+  };
+}
+
+function sideLimitJson(s: SideLimit): Record<string, unknown> {
+  return {
+    scope: s.scope,
+    name: s.name,
+    feature: s.feature,
+    limitReached: s.limitReached,
+    blocks: false,
+    windows: s.windows.map(windowJson),
+  };
+}
+
 function accountJson(row: StatusRow): Record<string, unknown> {
   const { account, status } = row;
   const quota = account.quota;
@@ -42,19 +84,22 @@ function accountJson(row: StatusRow): Record<string, unknown> {
     plan: quota?.plan ?? account.plan,
     state: status.state,
     stateDetail: status.detail,
-    exhaustedUntil: status.until?.toISOString() ?? null,
+    exhaustedUntil: status.state === "exhausted" ? (status.until?.toISOString() ?? null) : null,
+    blockedBy: status.blockedBy,
+    usableAt: status.until?.toISOString() ?? null,
     default: row.isDefault,
     chosen: row.isChosen,
-    bottleneck: status.bottleneck === null ? null : windowLabel(status.bottleneck),
-    windows: (quota?.windows ?? []).map((w) => ({
-      kind: w.kind,
-      label: windowLabel(w),
-      windowMinutes: w.windowMinutes,
-      usedPercent: w.usedPercent,
-      leftPercent: leftPercent(w),
-      resetsAt: w.resetsAt,
-    })),
+    bottleneck: status.bottleneck?.label ?? null,
+    windows: (quota?.windows ?? []).map(windowJson),
+    allowances: (quota?.allowances ?? []).map(allowanceJson),
+    sideLimits: (quota?.sideLimits ?? []).map(sideLimitJson),
     limitReached: quota?.limitReached ?? false,
+    reachedType: quota?.reachedType ?? null,
+    notIncluded: (account.notIncluded ?? []).map((n) => ({
+      model: n.model,
+      at: n.at,
+      message: n.message,
+    })),
     observedAt: quota?.observedAt ?? null,
     source: quota?.source ?? null,
     error:
@@ -64,6 +109,7 @@ function accountJson(row: StatusRow): Record<string, unknown> {
             kind: account.probeError.kind,
             message: account.probeError.message,
             at: account.probeError.at,
+            retryAt: account.probeError.retryAt ?? null,
           },
   };
 }

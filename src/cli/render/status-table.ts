@@ -1,12 +1,25 @@
 /**
- * The `status` table: one row per account with its 5-hour and weekly windows (percent left, a
- * small bar, reset in local time and as a distance), its state, the bottleneck window marked, the
- * default account marked, and the account selection would choose. Colour goes through paint(),
- * which is a no-op off a TTY or with NO_COLOR; the marks are characters, so nothing relies on colour.
+ * The `status` table: one row per account, with a column pair (percent left with a small bar,
+ * reset in local time and as a distance) for each window kind the pool's accounts actually have —
+ * 5h, weekly, 30-day, in that order (a pool of weekly-only plans shows no empty 5-hour column) —
+ * then other window lengths, allowances (spend caps, credit limits) and the limits that never block
+ * (per-model, code review) when any account has them; its state (a blocked account says by what
+ * and until when), the bottleneck marked, the default account marked, and the account selection
+ * would choose. Colour goes through paint(), which is a no-op off a TTY or with NO_COLOR; the
+ * marks are characters, so nothing relies on colour.
  */
-import type { QuotaWindow } from "../../pool/schema.js";
+import type { Allowance, QuotaWindow, SideLimit } from "../../pool/schema.js";
 import type { Selection } from "../../pool/select.js";
-import { effectiveLeft, hasReset, resetTime, windowLabel } from "../../quota/windows.js";
+import type { LimitReading } from "../../quota/verdict.js";
+import type { WindowKind } from "../../quota/window-kind.js";
+import {
+  allowanceEffectiveLeft,
+  allowanceLabel,
+  effectiveLeft,
+  hasReset,
+  resetTime,
+  windowLabel,
+} from "../../quota/windows.js";
 import { renderTable, type Colour } from "../output.js";
 import { bar, formatPercent } from "./bars.js";
 import type { StatusRow } from "./status-json.js";
@@ -19,6 +32,13 @@ const MARK_CHOSEN = "→";
 const MARK_BOTTLENECK = "◂";
 const MAX_DETAIL = 48;
 
+/** The window kinds that get their own columns, in this order, when some account has them. */
+const COLUMN_KINDS = [
+  ["5h", "5H"],
+  ["weekly", "WEEKLY"],
+  ["30d", "30-DAY"],
+] as const satisfies readonly (readonly [Exclude<WindowKind, "other">, string])[];
+
 function shorten(text: string): string {
   const line = text.split("\n")[0] ?? "";
   return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}…` : line;
@@ -28,6 +48,13 @@ function leftColour(left: number): Colour {
   if (left <= 0) return "red";
   if (left <= 20) return "yellow";
   return "green";
+}
+
+function isNeck(neck: LimitReading | null, limit: QuotaWindow | Allowance): boolean {
+  if (neck === null) return false;
+  return neck.limit.type === "window"
+    ? neck.limit.window === limit
+    : neck.limit.allowance === limit;
 }
 
 function windowCells(
@@ -49,6 +76,24 @@ function windowCells(
   return [cell, resets];
 }
 
+/** "credit limit 92%", "spend cap reached (Jan 1 00:00)". */
+function allowanceText(a: Allowance, neck: LimitReading | null, now: Date): string {
+  const left = allowanceEffectiveLeft(a, now);
+  const mark = isNeck(neck, a) ? MARK_BOTTLENECK : "";
+  const reset = resetTime(a);
+  const when = reset !== null && !hasReset(a, now) ? ` (${formatClock(reset, now)})` : "";
+  if (left === 0) return `${allowanceLabel(a)} reached${when}${mark}`;
+  return `${allowanceLabel(a)} ${left === null ? "?" : formatPercent(left)}${mark}`;
+}
+
+/** "Spark 5h 80%", "review weekly 100%": a side limit's tightest window. */
+function sideText(s: SideLimit, now: Date): string {
+  const name = s.scope === "code-review" ? "review" : (s.name ?? s.feature ?? "model");
+  const tightest = [...s.windows].sort((a, b) => effectiveLeft(a, now) - effectiveLeft(b, now))[0];
+  if (tightest === undefined) return s.limitReached ? `${name} reached` : name;
+  return `${name} ${windowLabel(tightest)} ${formatPercent(effectiveLeft(tightest, now))}`;
+}
+
 function stateCell(row: StatusRow, now: Date, paint: Painter): string {
   const { status } = row;
   switch (status.state) {
@@ -56,11 +101,17 @@ function stateCell(row: StatusRow, now: Date, paint: Painter): string {
       return paint("green", "ok");
     case "low":
       return paint("yellow", "low");
-    case "exhausted":
+    case "exhausted": {
+      const by = status.blockedBy;
+      const allowance = status.verdict.blockers[0]?.limit.type === "allowance";
+      const what = allowance && by !== null ? `${by} reached` : "exhausted";
       return paint(
         "red",
-        status.until === null ? "exhausted" : `exhausted until ${formatClock(status.until, now)}`,
+        status.until === null ? what : `${what} until ${formatClock(status.until, now)}`,
       );
+    }
+    case "not-included":
+      return paint("red", "no Codex in plan");
     case "needs-login":
       return paint("red", "needs-login");
     case "error":
@@ -72,35 +123,50 @@ function stateCell(row: StatusRow, now: Date, paint: Painter): string {
 
 /** The rows of the table, header first. */
 export function statusTable(rows: readonly StatusRow[], now: Date, paint: Painter): string[] {
-  const others = rows.some((r) => r.account.quota?.windows.some((w) => w.kind === "other"));
-  const header = ["", "#", "ACCOUNT", "PLAN", "5H LEFT", "RESETS", "WEEKLY LEFT", "RESETS"];
+  const snapshots = rows.map((r) => r.account.quota);
+  const has = (kind: WindowKind): boolean =>
+    snapshots.some((q) => q?.windows.some((w) => w.kind === kind) ?? false);
+  const kinds = COLUMN_KINDS.filter(([kind]) => has(kind));
+  // A pool where nobody has been checked yet still shows the usual pair of columns.
+  const shown = snapshots.some((q) => q !== null) ? kinds : COLUMN_KINDS.slice(0, 2);
+  const others = has("other");
+  const allowances = snapshots.some((q) => (q?.allowances ?? []).length > 0);
+  const sides = snapshots.some((q) => (q?.sideLimits ?? []).length > 0);
+  const header = ["", "#", "ACCOUNT", "PLAN"];
+  for (const [, title] of shown) header.push(`${title} LEFT`, "RESETS");
   if (others) header.push("OTHER");
+  if (allowances) header.push("ALLOWANCE");
+  if (sides) header.push("MODEL LIMITS");
   header.push("STATE");
   const body = rows.map((row) => {
-    const windows = row.account.quota?.windows ?? [];
+    const quota = row.account.quota;
+    const windows = quota?.windows ?? [];
     const neck = row.status.bottleneck;
-    const five = windows.find((w) => w.kind === "5h");
-    const week = windows.find((w) => w.kind === "weekly");
     const marks = `${row.isChosen ? MARK_CHOSEN : " "}${row.isDefault ? MARK_DEFAULT : " "}`;
     const name = row.account.label
       ? `${row.account.email} (${row.account.label})`
       : row.account.email;
-    const cells = [
-      marks,
-      String(row.index),
-      name,
-      row.account.quota?.plan ?? row.account.plan ?? "-",
-      ...windowCells(five, neck === five && five !== undefined, now, paint),
-      ...windowCells(week, neck === week && week !== undefined, now, paint),
-    ];
+    const cells = [marks, String(row.index), name, quota?.plan ?? row.account.plan ?? "-"];
+    for (const [kind] of shown) {
+      const w = windows.find((x) => x.kind === kind);
+      cells.push(...windowCells(w, w !== undefined && isNeck(neck, w), now, paint));
+    }
     if (others) {
       const extra = windows
         .filter((w) => w.kind === "other")
         .map(
           (w) =>
-            `${windowLabel(w)} ${formatPercent(effectiveLeft(w, now))}${w === neck ? MARK_BOTTLENECK : ""}`,
+            `${windowLabel(w)} ${formatPercent(effectiveLeft(w, now))}${isNeck(neck, w) ? MARK_BOTTLENECK : ""}`,
         );
       cells.push(extra.length === 0 ? "-" : extra.join(", "));
+    }
+    if (allowances) {
+      const list = (quota?.allowances ?? []).map((a) => allowanceText(a, neck, now));
+      cells.push(list.length === 0 ? "-" : list.join(", "));
+    }
+    if (sides) {
+      const list = (quota?.sideLimits ?? []).map((s) => sideText(s, now));
+      cells.push(list.length === 0 ? "-" : list.join(", "));
     }
     cells.push(stateCell(row, now, paint));
     return cells;
@@ -121,8 +187,8 @@ export function statusFooter(
     // The same bottleneck the table marks, so the two never disagree on a tie.
     const neck = chosen.status.bottleneck;
     const headroom =
-      neck !== null
-        ? ` (${windowLabel(neck)} ${formatPercent(effectiveLeft(neck, now))} left)`
+      neck !== null && neck.left !== null
+        ? ` (${neck.label} ${formatPercent(neck.left)} left)`
         : "";
     lines.push(`Next run: ${paint("bold", `${chosen.index} ${chosen.account.email}`)}${headroom}`);
   } else if (rows.length > 0) {
@@ -139,7 +205,7 @@ export function statusFooter(
   lines.push(
     paint(
       "dim",
-      `${MARK_CHOSEN} next run   ${MARK_DEFAULT} default   ${MARK_BOTTLENECK} bottleneck window`,
+      `${MARK_CHOSEN} next run   ${MARK_DEFAULT} default   ${MARK_BOTTLENECK} bottleneck`,
     ),
   );
   return lines;
