@@ -7,6 +7,7 @@
  * choice from a stale snapshot). The pool lock is never held across the network check.
  */
 import type { Clock } from "../platform/clock.js";
+import { accountName } from "../pool/account-name.js";
 import type { Account, Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { selectAccounts, type Selection, type SelectionFloors } from "../pool/select.js";
@@ -84,8 +85,9 @@ export interface ChooseDeps {
   ): Promise<ProbeOutcome>;
 }
 
-export function refOf(account: Pick<Account, "id" | "email" | "label">): AccountRef {
-  return { id: account.id, label: account.label ?? account.email };
+/** The supervisor's handle on an account; its label names it as every message does. */
+export function refOf(pool: Pool, account: Pick<Account, "id" | "email" | "label">): AccountRef {
+  return { id: account.id, label: accountName(pool, account) };
 }
 
 function isFresh(account: Account, now: Date): boolean {
@@ -99,7 +101,10 @@ export function exhaustionOf(pool: Pool, floors: SelectionFloors, now: Date): Ex
   const all: Selection = selectAccounts(pool.accounts, { floors, now });
   const resets = all.skipped
     .filter((s) => s.reason.code === "exhausted" || s.reason.code === "below-floor")
-    .map((s) => ({ account: refOf(s.account), resetsAt: s.reason.availableAt?.getTime() ?? null }));
+    .map((s) => ({
+      account: refOf(pool, s.account),
+      resetsAt: s.reason.availableAt?.getTime() ?? null,
+    }));
   // Something looks usable once nothing is excluded (stale data): re-check it right away.
   const earliest = all.chosen !== null ? now.getTime() : (all.earliestReset?.getTime() ?? null);
   return { resets, earliest };
@@ -167,7 +172,7 @@ export async function chooseAccount(
     }
     // A prewarm stores nothing: the switch that follows reuses its check (reuseRecentProbes) and
     // stores it with its claim, in the one transaction a switch waits on.
-    if (!commit) return { kind: "selected", account: refOf(chosen) };
+    if (!commit) return { kind: "selected", account: refOf(pool, chosen) };
     const result = probed;
     let committed: Pool = pool;
     const claimed = await deps.store.transact((fresh) => {
@@ -193,6 +198,6 @@ export async function chooseAccount(
       return true;
     });
     if (claimed && request.purpose === "switch") deps.claimed?.(committed);
-    if (claimed) return { kind: "selected", account: refOf(chosen) };
+    if (claimed) return { kind: "selected", account: refOf(committed, chosen) };
   }
 }
