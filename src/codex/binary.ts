@@ -40,7 +40,14 @@ export function targetTriple(platform: string, arch: string): string | null {
   return table[platform]?.[arch] ?? null;
 }
 
-const INSTALL_HINT = "install it with `npm install -g @openai/codex` or set CODEX_POOL_CODEX_BIN";
+/** The Codex CLI version whose behaviour codex-pool was checked against (docs/codex-cli.md). */
+export const TESTED_CODEX_VERSION = "0.169.0";
+
+/** The one way to get codex that every message names: the version we test with (the demo's). */
+export const CODEX_INSTALL_COMMAND = `npm install -g @openai/codex@${TESTED_CODEX_VERSION}`;
+
+/** What to do when codex is missing: the hint of every CodexMissingError. */
+export const CODEX_INSTALL_HINT = `install it with \`${CODEX_INSTALL_COMMAND}\`, or set CODEX_POOL_CODEX_BIN to its path`;
 
 export interface ResolveOptions {
   platform?: string;
@@ -191,7 +198,8 @@ export function resolveCodexBinary(
     const file = isPath ? path.resolve(configured) : searchPath(configured, env, platform)[0];
     if (file === undefined || !isExecutableFile(file)) {
       throw new CodexMissingError(
-        `CODEX_POOL_CODEX_BIN is "${configured}" but no executable codex is there; fix the setting or ${INSTALL_HINT.replace(" or set CODEX_POOL_CODEX_BIN", "")}`,
+        `CODEX_POOL_CODEX_BIN is "${configured}" but no executable codex is there; fix the setting, or install codex with \`${CODEX_INSTALL_COMMAND}\` and unset it`,
+        { hint: CODEX_INSTALL_HINT },
       );
     }
     return finish(file, "setting", platform, arch);
@@ -220,5 +228,10 @@ export function resolveCodexBinary(
       // not installed with us
     }
   }
-  throw new CodexMissingError(`the Codex CLI (codex) was not found on PATH; ${INSTALL_HINT}`);
+  throw new CodexMissingError(
+    `the Codex CLI (codex) was not found on PATH; ${CODEX_INSTALL_HINT}`,
+    {
+      hint: CODEX_INSTALL_HINT,
+    },
+  );
 }

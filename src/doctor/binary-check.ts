@@ -1,13 +1,15 @@
 /** Doctor check of the codex binary: found, runs, and its version against the one we test with. */
 import { execFile } from "node:child_process";
-import { resolveCodexBinary } from "../codex/binary.js";
+import {
+  CODEX_INSTALL_COMMAND,
+  CODEX_INSTALL_HINT,
+  resolveCodexBinary,
+  TESTED_CODEX_VERSION,
+} from "../codex/binary.js";
 import { errorMessage } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
-
-/** The Codex CLI version whose behaviour codex-pool was checked against (CODEX_CLI.md). */
-export const TESTED_CODEX_VERSION = "0.169.0";
 
 function versionOf(file: string, env: Env): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -24,12 +26,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
     binary = resolveCodexBinary(env, settings);
   } catch (error) {
     return [
-      fail(
-        "codex-binary",
-        "codex binary not found",
-        "npm install -g @openai/codex, or set CODEX_POOL_CODEX_BIN",
-        errorMessage(error),
-      ),
+      fail("codex-binary", "codex binary not found", CODEX_INSTALL_HINT, errorMessage(error)),
     ];
   }
   let printed: string;
@@ -40,7 +37,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
       fail(
         "codex-binary",
         `codex at ${binary.path} does not run`,
-        "reinstall it: npm install -g @openai/codex",
+        `reinstall it: ${CODEX_INSTALL_COMMAND}`,
         errorMessage(error),
       ),
     ];
@@ -53,8 +50,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
       : warn(
           "codex-version",
           `${where}; codex-pool was tested with ${TESTED_CODEX_VERSION}`,
-          "it usually works; if sessions fail to switch, install the tested version: npm install -g @openai/codex@" +
-            TESTED_CODEX_VERSION,
+          `it usually works; if sessions fail to switch, install the tested version: ${CODEX_INSTALL_COMMAND}`,
         ),
   ];
 }
