@@ -4,7 +4,6 @@
  * prints errors and calls process.exit. Errors are reported by failure.ts: one line, or with
  * `--json` one JSON object on stderr.
  */
-import { ExitCode } from "../platform/errors.js";
 import type * as FastPath from "./info-fast-path.js";
 
 type FastPathModule = typeof FastPath;
@@ -20,12 +19,21 @@ async function report(error: unknown, json: boolean): Promise<number> {
 
 /** Every command but the start-up-critical `run -- --version`: commander, then the handler. */
 async function runProgram(): Promise<number> {
-  // Loaded here, not at the top, so the fast path below never pays for commander.
-  const [{ CommanderError }, { buildProgram }, { jsonRequested }] = await Promise.all([
-    import("commander"),
-    import("./program.js"),
-    import("./declarations.js"),
-  ]);
+  // Loaded here, not at the top, so the fast path below loads nothing it does not use.
+  const [{ CommanderError }, { buildProgram }, { jsonRequested }, { ExitCode, UsageError }] =
+    await Promise.all([
+      import("commander"),
+      import("./program.js"),
+      import("./declarations.js"),
+      import("../platform/errors.js"),
+    ]);
+  // `codex-pool list | head`: a reader that goes away is not an error worth a stack trace. (On the
+  // fast path codex writes to the inherited stdout itself; we write nothing there.)
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? ExitCode.ok);
+    process.stderr.write(`codex-pool: cannot write output: ${error.message}\n`);
+    process.exit(ExitCode.failed);
+  });
   const json = jsonRequested(argv);
   let code: number = ExitCode.ok;
   const program = buildProgram(
@@ -51,20 +59,12 @@ async function runProgram(): Promise<number> {
       // Help and version exit 0; commander printed a usage error already (unless --json).
       if (error.exitCode === 0) return ExitCode.ok;
       if (!json) return ExitCode.usage;
-      const { UsageError } = await import("../platform/errors.js");
       return report(new UsageError(error.message.replace(/^error: /, "")), json);
     }
     code = await report(error, json);
   }
   return code;
 }
-
-// `codex-pool list | head`: a reader that goes away is not an error worth a stack trace.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  process.stderr.write(`codex-pool: cannot write output: ${error.message}\n`);
-  process.exit(ExitCode.failed);
-});
 
 /**
  * `run -- --version` is measured against the bare codex launcher, so its path is also built as one
