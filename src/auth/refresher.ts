@@ -14,6 +14,7 @@ import { ensurePrivateDir } from "../platform/atomic-file.js";
 import { systemClock, type Clock } from "../platform/clock.js";
 import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
 import { withLock } from "../platform/lock.js";
+import { accountName } from "../pool/account-name.js";
 import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { tokenExpiry } from "./jwt.js";
@@ -37,10 +38,10 @@ export interface TokenRefresherOptions {
 /** Codex's rule for tokens without a JWT `exp`: refresh when the last refresh is 8 days old. */
 const NO_EXPIRY_MAX_AGE_MS = 8 * 24 * 3600_000;
 
-function needsLogin(account: Account): NeedsLoginError | null {
+function needsLogin(pool: Pool, account: Account): NeedsLoginError | null {
   if (account.state.kind !== "needs-login") return null;
   return new NeedsLoginError(
-    `account ${account.email} (${account.id}) needs to sign in again (${account.state.reason}); run codex-pool login`,
+    `${accountName(pool, account)} needs to sign in again (${account.state.reason}); run codex-pool login`,
     account.state.reason,
   );
 }
@@ -84,13 +85,15 @@ export class TokenRefresher {
     accountRef: string,
     options: { force?: boolean; signal?: AbortSignal } = {},
   ): Promise<Account> {
-    const account = this.find(await this.opts.store.read(), accountRef);
-    const blocked = needsLogin(account);
+    const pool = await this.opts.store.read();
+    const account = this.find(pool, accountRef);
+    const blocked = needsLogin(pool, account);
     if (blocked) throw blocked;
     if (!options.force && this.isFresh(account.tokens)) return account;
     const running = this.inFlight.get(account.id);
     if (running) return running;
-    const refresh = this.refreshUnderLease(account, options).finally(() => {
+    const name = accountName(pool, account);
+    const refresh = this.refreshUnderLease(account, name, options).finally(() => {
       this.inFlight.delete(account.id);
     });
     this.inFlight.set(account.id, refresh);
@@ -107,6 +110,7 @@ export class TokenRefresher {
 
   private async refreshUnderLease(
     seen: Account,
+    name: string,
     options: { force?: boolean; signal?: AbortSignal },
   ): Promise<Account> {
     const { store, leasesDir, clock } = this.opts;
@@ -117,14 +121,15 @@ export class TokenRefresher {
         waitMs: this.opts.leaseWaitMs,
         staleMs: this.opts.lockStaleMs,
         purpose: "refresh lease",
-        what: `the token refresh of ${seen.email}`,
+        what: `the token refresh of ${name}`,
         clock,
         ...(options.signal ? { signal: options.signal } : {}),
       },
       async () => {
         // Re-read under the lease: another process may have refreshed while we waited.
-        const current = this.find(await store.read(), seen.id);
-        const blocked = needsLogin(current);
+        const pool = await store.read();
+        const current = this.find(pool, seen.id);
+        const blocked = needsLogin(pool, current);
         if (blocked) throw blocked;
         if (!sameTokens(current.tokens, seen.tokens)) return current;
         if (!options.force && this.isFresh(current.tokens)) return current;
@@ -154,7 +159,9 @@ export class TokenRefresher {
     } catch (error) {
       if (!(error instanceof NeedsLoginError)) throw error;
       const since = new Date(clock.now()).toISOString();
+      let name = accountName({ accounts: [] }, account);
       const replaced = await store.transact((pool) => {
+        name = accountName(pool, account);
         const row = pool.accounts.find((a) => a.id === account.id);
         if (!row || row.tokens.refreshToken !== spent) return row ? structuredClone(row) : null;
         row.state = { kind: "needs-login", reason: error.reason, since };
@@ -162,7 +169,7 @@ export class TokenRefresher {
       });
       if (replaced !== null && this.isFresh(replaced.tokens)) return replaced;
       throw new NeedsLoginError(
-        `account ${account.email} (${account.id}) needs to sign in again (${error.reason}); run codex-pool login`,
+        `${name} needs to sign in again (${error.reason}); run codex-pool login`,
         error.reason,
         { cause: error },
       );

@@ -32,6 +32,8 @@ export interface ContextOptions {
   flags?: Partial<Record<SettingName, string>>;
   out?: Output;
   clock?: Clock;
+  /** A `--json` run: diagnostics silent, the product held until the command succeeds. */
+  json?: boolean;
 }
 
 export function createContext(options: ContextOptions = {}): CommandContext {
@@ -52,7 +54,7 @@ export function createContext(options: ContextOptions = {}): CommandContext {
       clock,
     }),
     clock,
-    out: options.out ?? Output.fromProcess(env),
+    out: options.out ?? Output.fromProcess(env, { json: options.json === true }),
     fetch: globalThis.fetch.bind(globalThis),
   };
 }

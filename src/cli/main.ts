@@ -1,72 +1,70 @@
 #!/usr/bin/env node
 /**
- * The one exit path (STYLE.md rule 19): commands return exit codes or throw; only this file
- * prints errors and calls process.exit.
+ * The one exit path (docs/style.md rule 19): commands return exit codes or throw; only this file
+ * prints errors and calls process.exit. Errors are reported by failure.ts: one line, or with
+ * `--json` one JSON object on stderr.
  */
-import { ExitCode, errorMessage, isCodexPoolError } from "../platform/errors.js";
 import type * as FastPath from "./info-fast-path.js";
 
 type FastPathModule = typeof FastPath;
 
-const debug = process.argv.includes("--debug") || process.env["CODEX_POOL_DEBUG"] === "1";
+const argv = process.argv.slice(2);
+const debug = argv.includes("--debug") || process.env["CODEX_POOL_DEBUG"] === "1";
 
-/** One line on stderr for any error; the redaction module is loaded only when there is one. */
-async function report(error: unknown): Promise<number> {
-  const { redact } = await import("../platform/redact.js");
-  if (isCodexPoolError(error)) {
-    process.stderr.write(redact(`codex-pool: ${error.message}`) + "\n");
-    if (debug && error.stack) process.stderr.write(redact(error.stack) + "\n");
-    return error.exitCode;
-  }
-  process.stderr.write(
-    redact(`codex-pool: unexpected error: ${errorMessage(error)} (run with --debug for details)`) +
-      "\n",
-  );
-  if (debug && error instanceof Error && error.stack)
-    process.stderr.write(redact(error.stack) + "\n");
-  return ExitCode.failed;
+/** Reports an error on stderr and returns its exit code; the module is loaded only when needed. */
+async function report(error: unknown, json: boolean): Promise<number> {
+  const { reportFailure } = await import("./failure.js");
+  return reportFailure(error, { json, debug, stderr: process.stderr });
 }
 
 /** Every command but the start-up-critical `run -- --version`: commander, then the handler. */
 async function runProgram(): Promise<number> {
-  // Loaded here, not at the top, so the fast path below never pays for commander.
-  const [{ CommanderError }, { buildProgram }] = await Promise.all([
-    import("commander"),
-    import("./program.js"),
-  ]);
-  let code: number = ExitCode.ok;
-  const program = buildProgram({
-    async invoke(load, args, flags) {
-      try {
-        const { createContext } = await import("./context.js");
-        const handler = await load();
-        const ctx = createContext({ flags });
-        code = await handler(ctx, ...(args as never[]));
-      } catch (error) {
-        code = await report(error);
-      }
-    },
+  // Loaded here, not at the top, so the fast path below loads nothing it does not use.
+  const [{ CommanderError }, { buildProgram }, { jsonRequested }, { ExitCode, UsageError }] =
+    await Promise.all([
+      import("commander"),
+      import("./program.js"),
+      import("./declarations.js"),
+      import("../platform/errors.js"),
+    ]);
+  // `codex-pool list | head`: a reader that goes away is not an error worth a stack trace. (On the
+  // fast path codex writes to the inherited stdout itself; we write nothing there.)
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? ExitCode.ok);
+    process.stderr.write(`codex-pool: cannot write output: ${error.message}\n`);
+    process.exit(ExitCode.failed);
   });
-  program.exitOverride();
+  const json = jsonRequested(argv);
+  let code: number = ExitCode.ok;
+  const program = buildProgram(
+    {
+      async invoke(command, flags) {
+        try {
+          const { createContext } = await import("./context.js");
+          const ctx = createContext({ flags, json });
+          code = await command.run(ctx);
+          // With --json the product is written only now: a failure leaves stdout empty.
+          ctx.out.commit();
+        } catch (error) {
+          code = await report(error, json);
+        }
+      },
+    },
+    { json },
+  );
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      code = error.exitCode === 0 ? 0 : ExitCode.usage;
-    } else {
-      code = await report(error);
+      // Help and version exit 0; commander printed a usage error already (unless --json).
+      if (error.exitCode === 0) return ExitCode.ok;
+      if (!json) return ExitCode.usage;
+      return report(new UsageError(error.message.replace(/^error: /, "")), json);
     }
+    code = await report(error, json);
   }
   return code;
 }
-
-// `codex-pool list | head`: a reader that goes away is not an error worth a stack trace.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  process.stderr.write(`codex-pool: cannot write output: ${error.message}\n`);
-  process.exit(ExitCode.failed);
-});
 
 /**
  * `run -- --version` is measured against the bare codex launcher, so its path is also built as one
@@ -85,8 +83,8 @@ async function loadFastPath(): Promise<FastPathModule> {
 let exitCode: number;
 try {
   const { runInfoFastPath } = await loadFastPath();
-  exitCode = (await runInfoFastPath(process.argv.slice(2), process.env)) ?? (await runProgram());
+  exitCode = (await runInfoFastPath(argv, process.env)) ?? (await runProgram());
 } catch (error) {
-  exitCode = await report(error);
+  exitCode = await report(error, false);
 }
 process.exitCode = exitCode;

@@ -1,28 +1,60 @@
 /**
- * The command-line contract (PRODUCT.md): every command and option is declared here; each handler
- * lives in src/cli/commands/<name>.ts and is loaded only when its command runs, so start-up stays
- * small. Handlers return an exit code or throw a CodexPoolError.
+ * commander, built from the declarations (declarations.ts). Each handler lives in
+ * src/cli/commands/<name>.ts and is loaded only when its command runs, so start-up stays small.
+ * Handlers return an exit code or throw a CodexPoolError.
  */
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
+import { EXIT_CLASSES, ERROR_CODES } from "../platform/exit-codes.js";
 import { SETTINGS, SETTING_NAMES } from "../platform/settings-table.js";
 import type { SettingName } from "../platform/settings-table.js";
-import type { CommandContext, ContextOptions } from "./context.js";
+import type { CommandContext } from "./context.js";
+import {
+  COMMAND_NAMES,
+  COMMANDS,
+  GLOBAL_OPTIONS,
+  type CommandDecl,
+  type CommandInput,
+  type CommandName,
+  type Handler,
+  type InputOf,
+  type OptionDecl,
+} from "./declarations.js";
 
 export const VERSION = "0.1.0";
 
-export type Handler<A extends unknown[] = unknown[]> = (
-  ctx: CommandContext,
-  ...args: A
-) => Promise<number>;
+/**
+ * Every command's handler, typed by its declaration: a handler whose input type does not match
+ * what its command declares does not compile (test/cli/declarations.typecheck.ts proves it).
+ */
+export const HANDLERS: { readonly [N in CommandName]: () => Promise<Handler<CommandInput<N>>> } = {
+  login: async () => (await import("./commands/login.js")).login,
+  import: async () => (await import("./commands/import.js")).importCmd,
+  list: async () => (await import("./commands/list.js")).list,
+  status: async () => (await import("./commands/status.js")).status,
+  switch: async () => (await import("./commands/switch.js")).switchCmd,
+  remove: async () => (await import("./commands/remove.js")).remove,
+  run: async () => (await import("./commands/run.js")).run,
+  doctor: async () => (await import("./commands/doctor.js")).doctor,
+  demo: async () => (await import("./commands/demo.js")).demo,
+  completion: async () => (await import("./commands/completion.js")).completion,
+  shim: async () => (await import("./commands/shim.js")).shim,
+  simulator: async () => (await import("./commands/simulator.js")).simulator,
+};
+
+/** A parsed command, ready to run once the context is built. */
+export interface BoundCommand {
+  readonly name: CommandName;
+  run(ctx: CommandContext): Promise<number>;
+}
 
 export interface ProgramHooks {
   /** Runs a command: builds the context (with the global flags) and calls the handler. */
-  invoke(
-    load: () => Promise<(ctx: CommandContext, ...args: never[]) => Promise<number>>,
-    args: unknown[],
-    flags: Partial<Record<SettingName, string>>,
-    extra?: Partial<ContextOptions>,
-  ): Promise<void>;
+  invoke(command: BoundCommand, flags: Partial<Record<SettingName, string>>): Promise<void>;
+}
+
+export interface ProgramOptions {
+  /** A `--json` run: commander prints nothing itself, main reports its errors as JSON. */
+  readonly json?: boolean;
 }
 
 function settingsHelp(): string {
@@ -35,8 +67,98 @@ function settingsHelp(): string {
   return lines.join("\n");
 }
 
-export function buildProgram(hooks: ProgramHooks): Command {
+function exitCodesHelp(): string {
+  const lines = [
+    "",
+    "Exit codes (`code` of a --json error in brackets; `run` passes codex's own):",
+  ];
+  lines.push(`  ${"0".padStart(3)}  success`);
+  for (const code of ERROR_CODES) {
+    const c = EXIT_CLASSES[code];
+    lines.push(`  ${String(c.exit).padStart(3)}  [${code}] ${c.meaning}`);
+  }
+  return lines.join("\n");
+}
+
+function optionOf(decl: OptionDecl): Option {
+  return new Option(decl.flags, decl.description);
+}
+
+/**
+ * The handler's input from what commander parsed. The one place values cross from commander's
+ * untyped results into `InputOf<D>`: each is checked against its declared kind first.
+ */
+export function inputOf<D extends CommandDecl>(decl: D, command: Command): InputOf<D> {
+  const input: Record<string, unknown> = {};
+  const opts = command.opts();
+  Object.entries(decl.args).forEach(([key, arg], index) => {
+    const value: unknown = command.processedArgs[index];
+    const ok = arg.variadic
+      ? Array.isArray(value) && value.every((v) => typeof v === "string")
+      : typeof value === "string" || (!arg.required && value === undefined);
+    if (!ok) throw new Error(`argument ${arg.name} parsed as ${typeof value}`);
+    input[key] = value;
+  });
+  for (const [key, option] of Object.entries(decl.options)) {
+    const value: unknown = opts[key];
+    if (option.kind === "value") {
+      if (value !== undefined && typeof value !== "string") {
+        throw new Error(`option ${option.flags} parsed as ${typeof value}`);
+      }
+      input[key] = value;
+    } else {
+      input[key] = option.kind === "flag" ? value === true : value !== false;
+    }
+  }
+  return input as InputOf<D>;
+}
+
+function bind<N extends CommandName>(name: N, command: Command): BoundCommand {
+  const input = inputOf(COMMANDS[name], command);
+  return {
+    name,
+    async run(ctx) {
+      const handler = await HANDLERS[name]();
+      return handler(ctx, input);
+    },
+  };
+}
+
+function declare(program: Command, name: CommandName, decl: CommandDecl): Command {
+  const cmd = program.command(name, { hidden: decl.hidden === true }).description(decl.description);
+  if (decl.alias !== undefined) cmd.alias(decl.alias);
+  for (const arg of Object.values(decl.args)) {
+    const shown = arg.variadic ? `${arg.name}...` : arg.name;
+    const argument = new Argument(arg.required ? `<${shown}>` : `[${shown}]`, arg.description);
+    if (arg.choices !== undefined) argument.choices(arg.choices);
+    cmd.addArgument(argument);
+  }
+  for (const [key, option] of Object.entries(decl.options)) {
+    const made = optionOf(option);
+    // The declaration's key is the handler's name for it: it must be commander's too.
+    if (made.attributeName() !== key) {
+      throw new Error(
+        `option ${option.flags} of ${name} must be declared as "${made.attributeName()}"`,
+      );
+    }
+    cmd.addOption(made);
+  }
+  if (decl.passThrough === true) cmd.allowUnknownOption().passThroughOptions().helpOption(false);
+  if (decl.examples.length > 0) {
+    cmd.addHelpText("after", `\nExamples:\n${decl.examples.map((e) => `  ${e}`).join("\n")}`);
+  }
+  return cmd;
+}
+
+export function buildProgram(hooks: ProgramHooks, options: ProgramOptions = {}): Command {
   const program = new Command("codex-pool");
+  // Set before the commands are declared, which inherit it: commander throws, main decides the
+  // exit code (2 for every usage error, whichever command it is in).
+  program.exitOverride();
+  if (options.json === true) {
+    // Inherited by every command declared below: the error is reported once, as JSON, by main.
+    program.configureOutput({ outputError: () => undefined, writeErr: () => undefined });
+  }
   program
     .description(
       "Keep your Codex CLI work running across a pool of ChatGPT accounts: sign in several, " +
@@ -44,12 +166,10 @@ export function buildProgram(hooks: ProgramHooks): Command {
         "moves to a healthy account when one runs out.",
     )
     .version(VERSION, "-V, --version")
-    .option("--pool-home <dir>", "the pool's directory (CODEX_POOL_HOME)")
-    .option("--codex-home <dir>", "the Codex CLI's home (CODEX_HOME)")
-    .option("--debug", "show stack traces for unexpected errors")
     .enablePositionalOptions()
     .showHelpAfterError("(run codex-pool --help for usage)")
-    .addHelpText("after", settingsHelp());
+    .addHelpText("after", settingsHelp() + "\n" + exitCodesHelp());
+  for (const option of Object.values(GLOBAL_OPTIONS)) program.addOption(optionOf(option));
 
   const flags = (): Partial<Record<SettingName, string>> => {
     const o = program.opts<{ poolHome?: string; codexHome?: string }>();
@@ -59,181 +179,13 @@ export function buildProgram(hooks: ProgramHooks): Command {
     };
   };
 
-  program
-    .command("login")
-    .description("add an account: sign in with ChatGPT in the browser (or by device code)")
-    .option("--device", "use the device-code flow (for machines without a browser)")
-    .option("--no-browser", "do not open a browser: print the URL and paste the redirect URL back")
-    .addHelpText("after", "\nExamples:\n  codex-pool login\n  codex-pool login --device")
-    .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/login.js")).login, [opts], flags());
+  for (const name of COMMAND_NAMES) {
+    declare(program, name, COMMANDS[name]).action(async (...values: unknown[]) => {
+      // commander passes the command itself last.
+      const command = values.at(-1);
+      if (!(command instanceof Command)) throw new Error(`${name}: no command to read`);
+      await hooks.invoke(bind(name, command), flags());
     });
-
-  program
-    .command("import")
-    .description("add the account held in a Codex auth.json")
-    .option("--auth-file <path>", "the auth.json to import (default: $CODEX_HOME/auth.json)")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  codex-pool import\n  codex-pool import --auth-file ~/backup/auth.json",
-    )
-    .action(async (opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/import.js")).importCmd,
-        [opts],
-        flags(),
-      );
-    });
-
-  program
-    .command("list")
-    .alias("ls")
-    .description("list the accounts in the pool")
-    .option("--json", "machine-readable output")
-    .addHelpText("after", "\nExamples:\n  codex-pool list\n  codex-pool list --json")
-    .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/list.js")).list, [opts], flags());
-    });
-
-  program
-    .command("status")
-    .description("quota per account: 5-hour and weekly left, resets, bottleneck")
-    .option("--json", "machine-readable output")
-    .option("--refresh", "probe every account now, whatever the age of its snapshot")
-    .addHelpText("after", "\nExamples:\n  codex-pool status\n  codex-pool status --refresh --json")
-    .action(async (opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/status.js")).status,
-        [opts],
-        flags(),
-      );
-    });
-
-  program
-    .command("switch")
-    .description("make an account the default and write it to $CODEX_HOME/auth.json")
-    .argument("[account]", "the account: its number in `list`, its email or its id")
-    .option("--best", "switch to the account selection would choose now")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  codex-pool switch 2\n  codex-pool switch bob@example.com\n  codex-pool switch --best",
-    )
-    .action(async (account: string | undefined, opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/switch.js")).switchCmd,
-        [account, opts],
-        flags(),
-      );
-    });
-
-  program
-    .command("remove")
-    .alias("rm")
-    .description("remove an account from the pool")
-    .argument("<account>", "the account: its number in `list`, its email or its id")
-    .option("-y, --yes", "do not ask for confirmation")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  codex-pool remove 2\n  codex-pool remove alice@example.com --yes",
-    )
-    .action(async (account: string, opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/remove.js")).remove,
-        [account, opts],
-        flags(),
-      );
-    });
-
-  program
-    .command("run")
-    .description("run codex under the best account, supervised (TUI, resume, exec)")
-    .argument("[codex-args...]", "arguments for codex, untouched (put pool options first)")
-    .option("--account <account>", "pin this account for the run (number, email or id)")
-    .option("--no-wait", "when every account is out, exit at once instead of waiting for a reset")
-    .allowUnknownOption()
-    .passThroughOptions()
-    .helpOption(false)
-    .addHelpText(
-      "after",
-      '\nExamples:\n  codex-pool run\n  codex-pool run -- exec "fix the failing test"\n  codex-pool run --account 2 -- resume --last',
-    )
-    .action(async (codexArgs: string[], opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/run.js")).run,
-        [codexArgs, opts],
-        flags(),
-      );
-    });
-
-  program
-    .command("doctor")
-    .description("check paths, permissions, the codex binary, config and tokens")
-    .option("--json", "machine-readable output")
-    .addHelpText("after", "\nExamples:\n  codex-pool doctor\n  codex-pool doctor --json")
-    .action(async (opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/doctor.js")).doctor,
-        [opts],
-        flags(),
-      );
-    });
-
-  program
-    .command("demo")
-    .description("the whole story against the built-in simulator (no account or network needed)")
-    .option("--tui", "show the interactive codex TUI version")
-    .addHelpText("after", "\nExamples:\n  codex-pool demo\n  codex-pool demo --tui")
-    .action(async (opts: object) => {
-      await hooks.invoke(async () => (await import("./commands/demo.js")).demo, [opts], flags());
-    });
-
-  program
-    .command("completion")
-    .description("print a shell completion script")
-    .argument("<shell>", "bash, zsh or fish")
-    .addHelpText(
-      "after",
-      '\nExamples:\n  eval "$(codex-pool completion bash)"\n  codex-pool completion fish > ~/.config/fish/completions/codex-pool.fish',
-    )
-    .action(async (shell: string) => {
-      await hooks.invoke(
-        async () => (await import("./commands/completion.js")).completion,
-        [shell],
-        flags(),
-      );
-    });
-
-  program
-    .command("shim")
-    .description("install or remove a `codex` shim that runs `codex-pool run`")
-    .argument("<action>", "install, uninstall or print")
-    .option("--dir <dir>", "where to put the shim (default: ~/.local/bin)")
-    .addHelpText(
-      "after",
-      "\nExamples:\n  codex-pool shim print\n  codex-pool shim install --dir ~/.local/bin\n  codex-pool shim uninstall",
-    )
-    .action(async (action: string, opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/shim.js")).shim,
-        [action, opts],
-        flags(),
-      );
-    });
-
-  // Hidden: the simulator as a process of its own, for tests, the bench and curious users.
-  program
-    .command("simulator", { hidden: true })
-    .description("start the loopback ChatGPT simulator")
-    .option("--script <file>", "a JSON scenario file")
-    .action(async (opts: object) => {
-      await hooks.invoke(
-        async () => (await import("./commands/simulator.js")).simulator,
-        [opts],
-        flags(),
-      );
-    });
-
+  }
   return program;
 }
-
-export { Option };

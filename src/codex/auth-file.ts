@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { readFileIfExists, writeFileAtomic } from "../platform/atomic-file.js";
-import { CodexPoolError, errorMessage, hasErrorCode } from "../platform/errors.js";
+import { classed, errorMessage, hasErrorCode } from "../platform/errors.js";
 import type { Tokens } from "../pool/schema.js";
 import { tokenExpiry } from "../auth/jwt.js";
 
@@ -32,7 +32,8 @@ const AuthFileSchema = z
 
 export type AuthFile = z.infer<typeof AuthFileSchema>;
 
-export class AuthFileError extends CodexPoolError {}
+/** A Codex auth.json that is missing, unreadable or holds no ChatGPT sign-in (exit 66). */
+export class AuthFileError extends classed("auth_file") {}
 
 /** The ChatGPT tokens held in an auth.json, or null when it holds none (API-key mode). */
 export interface AuthFileTokens {

@@ -40,7 +40,25 @@ export function targetTriple(platform: string, arch: string): string | null {
   return table[platform]?.[arch] ?? null;
 }
 
-const INSTALL_HINT = "install it with `npm install -g @openai/codex` or set CODEX_POOL_CODEX_BIN";
+/**
+ * The Codex CLI versions whose behaviour codex-pool was checked against (docs/codex-cli.md): the
+ * pinned dev dependency runs the whole suite, and `npm run test:codex -- <version>` runs the
+ * real-codex end-to-end tests on the others. Newest last: the one every message tells users to install.
+ */
+export const TESTED_CODEX_VERSIONS = ["0.169.0", "0.171.0"] as const;
+
+export function isTestedCodexVersion(version: string): boolean {
+  return (TESTED_CODEX_VERSIONS as readonly string[]).includes(version);
+}
+
+/** The newest tested version: what the install hint names. */
+export const TESTED_CODEX_VERSION = TESTED_CODEX_VERSIONS[TESTED_CODEX_VERSIONS.length - 1];
+
+/** The one way to get codex that every message names: the version we test with (the demo's). */
+export const CODEX_INSTALL_COMMAND = `npm install -g @openai/codex@${TESTED_CODEX_VERSION}`;
+
+/** What to do when codex is missing: the hint of every CodexMissingError. */
+export const CODEX_INSTALL_HINT = `install it with \`${CODEX_INSTALL_COMMAND}\`, or set CODEX_POOL_CODEX_BIN to its path`;
 
 export interface ResolveOptions {
   platform?: string;
@@ -191,7 +209,8 @@ export function resolveCodexBinary(
     const file = isPath ? path.resolve(configured) : searchPath(configured, env, platform)[0];
     if (file === undefined || !isExecutableFile(file)) {
       throw new CodexMissingError(
-        `CODEX_POOL_CODEX_BIN is "${configured}" but no executable codex is there; fix the setting or ${INSTALL_HINT.replace(" or set CODEX_POOL_CODEX_BIN", "")}`,
+        `CODEX_POOL_CODEX_BIN is "${configured}" but no executable codex is there; fix the setting, or install codex with \`${CODEX_INSTALL_COMMAND}\` and unset it`,
+        { hint: CODEX_INSTALL_HINT },
       );
     }
     return finish(file, "setting", platform, arch);
@@ -220,5 +239,10 @@ export function resolveCodexBinary(
       // not installed with us
     }
   }
-  throw new CodexMissingError(`the Codex CLI (codex) was not found on PATH; ${INSTALL_HINT}`);
+  throw new CodexMissingError(
+    `the Codex CLI (codex) was not found on PATH; ${CODEX_INSTALL_HINT}`,
+    {
+      hint: CODEX_INSTALL_HINT,
+    },
+  );
 }

@@ -24,7 +24,7 @@ import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { ensurePrivateDir } from "../platform/atomic-file.js";
-import { CodexPoolError, errorMessage, hasErrorCode } from "../platform/errors.js";
+import { classed, errorMessage, hasErrorCode } from "../platform/errors.js";
 import { writeAuthFile, type AuthFile } from "./auth-file.js";
 
 /** Entries that belong to one account's home and are never linked or moved. */
@@ -39,7 +39,8 @@ export const SHARED_DIRS = ["sessions", "shell_snapshots", "skills", "thread-wri
 /** Files codex appends to; made (empty, 0600) in the real home for the same reason. */
 export const SHARED_FILES = ["history.jsonl"];
 
-export class CodexHomeError extends CodexPoolError {}
+/** The Codex home cannot be used: a configuration problem (CODEX_HOME, its mode). */
+export class CodexHomeError extends classed("config") {}
 
 /** Our account ids (`acc_…`) name the folder; anything else could escape homesDir. */
 function checkAccountDirName(id: string): void {

@@ -10,7 +10,7 @@ import {
 } from "node:child_process";
 import { constants } from "node:os";
 import { CodexMissingError, errorMessage, hasErrorCode } from "../platform/errors.js";
-import type { CodexBinary } from "./binary.js";
+import { CODEX_INSTALL_HINT, type CodexBinary } from "./binary.js";
 
 export interface ChildOutcome {
   readonly exitCode: number | null;
@@ -60,13 +60,14 @@ export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
     child.once("error", (error) => {
       if (started) return; // a kill() failure after start; the exit event still comes
       const hint = hasErrorCode(error, "ENOENT")
-        ? "it does not exist; install it with `npm install -g @openai/codex` or set CODEX_POOL_CODEX_BIN"
+        ? `it does not exist; ${CODEX_INSTALL_HINT}`
         : hasErrorCode(error, "EACCES")
           ? "it is not executable; fix its mode or set CODEX_POOL_CODEX_BIN"
           : errorMessage(error);
       reject(
         new CodexMissingError(`cannot start codex at ${options.binary.path}: ${hint}`, {
           cause: error,
+          hint: CODEX_INSTALL_HINT,
         }),
       );
     });

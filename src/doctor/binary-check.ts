@@ -1,23 +1,16 @@
 /** Doctor check of the codex binary: found, runs, and its version against the one we test with. */
 import { execFile } from "node:child_process";
-import { resolveCodexBinary } from "../codex/binary.js";
+import {
+  CODEX_INSTALL_COMMAND,
+  CODEX_INSTALL_HINT,
+  isTestedCodexVersion,
+  resolveCodexBinary,
+  TESTED_CODEX_VERSIONS,
+} from "../codex/binary.js";
 import { errorMessage } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
-
-/**
- * The Codex CLI versions whose behaviour codex-pool was checked against (docs/codex-cli.md): the
- * pinned dev dependency runs the whole suite, and `npm run test:codex -- <version>` runs the
- * real-codex end-to-end tests on the others. Newest last: the one to install when outside the list.
- */
-export const TESTED_CODEX_VERSIONS = ["0.169.0", "0.171.0"] as const;
-
-export function isTestedCodexVersion(version: string): boolean {
-  return (TESTED_CODEX_VERSIONS as readonly string[]).includes(version);
-}
-
-const NEWEST_TESTED = TESTED_CODEX_VERSIONS[TESTED_CODEX_VERSIONS.length - 1];
 
 function versionOf(file: string, env: Env): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -34,12 +27,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
     binary = resolveCodexBinary(env, settings);
   } catch (error) {
     return [
-      fail(
-        "codex-binary",
-        "codex binary not found",
-        "npm install -g @openai/codex, or set CODEX_POOL_CODEX_BIN",
-        errorMessage(error),
-      ),
+      fail("codex-binary", "codex binary not found", CODEX_INSTALL_HINT, errorMessage(error)),
     ];
   }
   let printed: string;
@@ -50,7 +38,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
       fail(
         "codex-binary",
         `codex at ${binary.path} does not run`,
-        "reinstall it: npm install -g @openai/codex",
+        `reinstall it: ${CODEX_INSTALL_COMMAND}`,
         errorMessage(error),
       ),
     ];
@@ -63,7 +51,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
       : warn(
           "codex-version",
           `${where}; codex-pool was tested with ${TESTED_CODEX_VERSIONS.join(", ")}`,
-          `it usually works; if sessions fail to switch, install a tested version: npm install -g @openai/codex@${NEWEST_TESTED}`,
+          `it usually works; if sessions fail to switch, install a tested version: ${CODEX_INSTALL_COMMAND}`,
         ),
   ];
 }

@@ -9,6 +9,7 @@ import { readAuthFile, tokensOf } from "../codex/auth-file.js";
 import type { Clock } from "../platform/clock.js";
 import { errorMessage, hasErrorCode } from "../platform/errors.js";
 import type { CodexPaths, Env } from "../platform/paths.js";
+import { accountName } from "../pool/account-name.js";
 import type { Pool } from "../pool/schema.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
 
@@ -32,13 +33,12 @@ export async function checkAuthFile(codex: CodexPaths, pool: Pool | null): Promi
     }
     const id = identityFromTokens(tokens.idToken, tokens.accessToken);
     const accountId = tokens.accountId ?? id.accountId;
-    const index =
-      pool?.accounts.findIndex(
-        (a) => a.accountId === accountId && (id.email === null || a.email === id.email),
-      ) ?? -1;
+    const known = pool?.accounts.find(
+      (a) => a.accountId === accountId && (id.email === null || a.email === id.email),
+    );
     const who = `${id.email ?? "unknown email"} (${accountId ?? "unknown account"})`;
-    return index >= 0
-      ? ok("codex-auth", `${codex.authFile} holds ${who}, account ${index + 1} of the pool`)
+    return known !== undefined && pool !== null
+      ? ok("codex-auth", `${codex.authFile} holds ${accountName(pool, known, { reveal: true })}`)
       : warn(
           "codex-auth",
           `${codex.authFile} holds ${who}, which is not in the pool`,

@@ -4,6 +4,7 @@ import type { Clock } from "../platform/clock.js";
 import { errorMessage, hasErrorCode } from "../platform/errors.js";
 import { inspectLock } from "../platform/lock.js";
 import type { PoolPaths } from "../platform/paths.js";
+import { accountNameAt } from "../pool/account-name.js";
 import type { Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
@@ -110,7 +111,7 @@ export function checkAccounts(pool: Pool, clock: Clock): Finding[] {
     ];
   }
   return pool.accounts.map((account, i) => {
-    const name = `account ${i + 1} (${account.email})`;
+    const name = accountNameAt(i + 1, account, { reveal: true });
     if (account.state.kind === "needs-login") {
       return fail(
         "account-login",

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { AccountNotFoundError, UsageError } from "../platform/errors.js";
+import { accountName } from "./account-name.js";
 import type { Account, Pool, Tokens } from "./schema.js";
 
 export interface SignedInAccount {
@@ -105,9 +106,7 @@ export function resolveAccount(pool: Pool, selector: string): Account {
   ]) {
     if (matches.length === 1 && matches[0]) return matches[0];
     if (matches.length > 1) {
-      const choices = matches
-        .map((a) => `${accountIndex(pool, a.id)} (${a.email}, ${a.accountId})`)
-        .join(", ");
+      const choices = matches.map((a) => `${accountName(pool, a)} (${a.accountId})`).join(", ");
       throw new UsageError(`"${s}" matches several accounts: ${choices}; use the number or id`);
     }
   }

@@ -12,6 +12,7 @@
  * account with room is not passed over for a checked one nearly out.
  */
 import type { Clock } from "../platform/clock.js";
+import { accountName } from "../pool/account-name.js";
 import type { Account, Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { selectAccounts, type Selection, type SelectionFloors } from "../pool/select.js";
@@ -98,8 +99,9 @@ export interface ChooseDeps {
   ): Promise<ProbeOutcome>;
 }
 
-export function refOf(account: Pick<Account, "id" | "email" | "label">): AccountRef {
-  return { id: account.id, label: account.label ?? account.email };
+/** The supervisor's handle on an account; its label names it as every message does. */
+export function refOf(pool: Pool, account: Pick<Account, "id" | "email" | "label">): AccountRef {
+  return { id: account.id, label: accountName(pool, account) };
 }
 
 function isFresh(account: Account, now: Date): boolean {
@@ -118,7 +120,7 @@ export function exhaustionOf(pool: Pool, floors: SelectionFloors, now: Date): Ex
   const resets = all.skipped
     .filter((s) => s.reason.code === "exhausted" || s.reason.code === "below-floor")
     .map((s) => ({
-      account: refOf(s.account),
+      account: refOf(pool, s.account),
       resetsAt: s.reason.availableAt?.getTime() ?? null,
       what: s.reason.window,
     }));
@@ -220,7 +222,7 @@ export async function chooseAccount(
     }
     // A prewarm stores nothing: the switch that follows reuses its check (reuseRecentProbes) and
     // stores it with its claim, in the one transaction a switch waits on.
-    if (!commit) return { kind: "selected", account: refOf(chosen) };
+    if (!commit) return { kind: "selected", account: refOf(pool, chosen) };
     const result = probed;
     let committed: Pool = pool;
     const claimed = await deps.store.transact((fresh) => {
@@ -246,6 +248,6 @@ export async function chooseAccount(
       return true;
     });
     if (claimed && request.purpose === "switch") deps.claimed?.(committed);
-    if (claimed) return { kind: "selected", account: refOf(chosen) };
+    if (claimed) return { kind: "selected", account: refOf(committed, chosen) };
   }
 }

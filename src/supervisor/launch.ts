@@ -22,6 +22,7 @@ import type { Clock } from "../platform/clock.js";
 import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
+import { accountName } from "../pool/account-name.js";
 import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef } from "./machine.js";
@@ -89,7 +90,7 @@ function accountRow(pool: Pool, id: string): Account {
   if (!row) throw new AccountNotFoundError(`account ${id} was removed from the pool`);
   if (row.state.kind === "needs-login") {
     throw new NeedsLoginError(
-      `account ${row.email} needs to sign in again; run codex-pool login`,
+      `${accountName(pool, row)} needs to sign in again; run codex-pool login`,
       row.state.reason,
     );
   }

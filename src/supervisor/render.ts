@@ -1,7 +1,7 @@
 /**
  * The supervisor's few lines of text: the switch line, the exec attribution (plain and JSON), the
- * countdown and the pool-exhausted message. Emails are shortened to `alice@…` (PRODUCT.md
- * decision 9: the user did not ask to list accounts here).
+ * countdown and the pool-exhausted message. Accounts are named by their AccountRef's label, made
+ * by src/pool/account-name.ts (`#2 alice@…`), the same way as in every other message.
  */
 import type { Clock } from "../platform/clock.js";
 import type { Pool } from "../pool/schema.js";
@@ -9,11 +9,6 @@ import type { PoolStore } from "../pool/store.js";
 import type { AccountRef, Exhaustion, SwitchCause } from "./machine.js";
 import { describeQuota } from "./pressure.js";
 import { describeExhaustion, formatClock, formatDuration } from "./wait-for-reset.js";
-
-export function shortLabel(label: string): string {
-  const at = label.indexOf("@");
-  return at > 0 ? `${label.slice(0, at)}@…` : label;
-}
 
 export function shortSession(id: string): string {
   return id.length > 8 ? `${id.slice(0, 8)}…` : id;
@@ -40,8 +35,8 @@ export async function formatSwitchLine(
       formatClock(ms, now),
     );
   return (
-    `session ${shortSession(sessionId)} moved from ${shortLabel(from.label)} (${quota(from)}) ` +
-    `to ${shortLabel(to.label)} (${quota(to)}): ${CAUSE_TEXT[cause]}`
+    `session ${shortSession(sessionId)} moved from ${from.label} (${quota(from)}) ` +
+    `to ${to.label} (${quota(to)}): ${CAUSE_TEXT[cause]}`
   );
 }
 
@@ -52,10 +47,8 @@ export function attributionLine(
   code: number,
 ): string {
   const moved =
-    previous !== null && cause !== null
-      ? `, after ${shortLabel(previous.label)} (${CAUSE_TEXT[cause]})`
-      : "";
-  return `run served by ${shortLabel(account.label)}${moved}; exit ${code}`;
+    previous !== null && cause !== null ? `, after ${previous.label} (${CAUSE_TEXT[cause]})` : "";
+  return `run served by ${account.label}${moved}; exit ${code}`;
 }
 
 /** One JSONL line for `exec --json` consumers, after codex's own lines. */
@@ -68,9 +61,9 @@ export function attributionJson(
 ): string {
   return JSON.stringify({
     type: "codex_pool.attribution",
-    account: shortLabel(account.label),
+    account: account.label,
     account_id: account.id,
-    switched_from: previous === null ? null : shortLabel(previous.label),
+    switched_from: previous === null ? null : previous.label,
     reason: cause === null ? null : cause === "limit" ? "usage_limit" : "quota_floor",
     exit_code: code,
     thread_id: sessionId,
@@ -82,7 +75,7 @@ export function countdownLine(remainingMs: number, exhaustion: Exhaustion, now: 
     .filter((r) => r.resetsAt !== null)
     .sort((a, b) => (a.resetsAt ?? 0) - (b.resetsAt ?? 0))[0];
   const who = first
-    ? `${shortLabel(first.account.label)} resets at ${formatClock(first.resetsAt ?? now, now)}`
+    ? `${first.account.label} resets at ${formatClock(first.resetsAt ?? now, now)}`
     : "";
   return `codex-pool: every account is out; ${who}, resuming in ${formatDuration(remainingMs)} (Ctrl+C to stop)`;
 }
@@ -92,16 +85,7 @@ export function exhaustedMessage(
   now: number,
   sessionId: string | null,
 ): { message: string; earliest: number | null } {
-  const base = describeExhaustion(
-    {
-      ...exhaustion,
-      resets: exhaustion.resets.map((r) => ({
-        ...r,
-        account: { ...r.account, label: shortLabel(r.account.label) },
-      })),
-    },
-    now,
-  );
+  const base = describeExhaustion(exhaustion, now);
   const when =
     exhaustion.earliest !== null
       ? `; the first resets at ${new Date(exhaustion.earliest).toISOString()} (${formatClock(exhaustion.earliest, now)} local)`

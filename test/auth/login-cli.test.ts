@@ -76,13 +76,13 @@ describe("codex-pool login (built CLI)", () => {
     const env = { ...homes.env, CODEX_POOL_AUTH_URL: sim.authUrl };
     const first = await pasteLogin(env, (redirect) => redirect);
     expect(first.stderr).toContain("redirect_uri=http%3A%2F%2Flocalhost%3A1455%2Fauth%2Fcallback");
-    expect(first.stdout).toBe("Added alice@example.com (plus) as account 1.\n");
+    expect(first.stdout).toBe("Added #1 alice@example.com (plus).\n");
     expect(first.code).toBe(0);
     const firstTokens = (await makeStore(homes.poolHome).read()).accounts[0]!.tokens;
     expectNoTokens(first, [firstTokens.accessToken, firstTokens.refreshToken, firstTokens.idToken]);
 
     const again = await pasteLogin(env, (redirect) => redirect);
-    expect(again.stdout).toBe("Updated alice@example.com (plus) as account 1.\n");
+    expect(again.stdout).toBe("Updated #1 alice@example.com (plus).\n");
     expect(again.code).toBe(0);
 
     const pool = await makeStore(homes.poolHome).read();
@@ -101,7 +101,7 @@ describe("codex-pool login (built CLI)", () => {
       url.searchParams.set("state", "f".repeat(32));
       return url.toString();
     });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(77);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(
       /codex-pool: the pasted URL belongs to a different sign-in \(state mismatch\)/,
@@ -115,7 +115,7 @@ describe("codex-pool login (built CLI)", () => {
     const run = await runCli(["login", "--device"], { env });
     expect(run.stderr).toContain(`${sim.authUrl}/codex/device`);
     expect(run.stderr).toMatch(/codex-pool: {3}[0-9A-F]{4}-[0-9A-F]{6}/);
-    expect(run.stdout).toMatch(/^Added (alice|bob)@example\.com \((plus|pro)\) as account 1\.\n$/);
+    expect(run.stdout).toMatch(/^Added #1 (alice|bob)@example\.com \((plus|pro)\)\.\n$/);
     expect(run.code).toBe(0);
     const pool = await makeStore(homes.poolHome).read();
     const tokens = pool.accounts[0]!.tokens;
@@ -127,7 +127,7 @@ describe("codex-pool login (built CLI)", () => {
     const run = await runCli(["login", "--no-browser"], {
       env: { ...homes.env, CODEX_POOL_AUTH_URL: sim.authUrl },
     });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(77);
     expect(run.stderr).toMatch(
       /input ended before a redirect URL was pasted; run codex-pool login again/,
     );

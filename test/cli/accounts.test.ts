@@ -100,12 +100,12 @@ describe("import", () => {
     await writeAuth(homes, authJson(alice, ALICE.accountId, "2026-02-01T00:00:00.000Z"));
     let r = await cli(homes, ["import"]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(r.stdout).toBe("Imported alice@example.com (plus) as account 1 (default).\n");
+    expect(r.stdout).toBe("Imported #1 alice@example.com (plus), the default.\n");
     expect(await mode(homes.poolHome)).toBe(0o700);
     expect(await mode(path.join(homes.poolHome, "pool.json"))).toBe(0o600);
 
     r = await cli(homes, ["import"]);
-    expect(r.stdout).toMatch(/^Updated alice@example\.com \(plus\), account 1 \(default\)/);
+    expect(r.stdout).toMatch(/^Updated #1 alice@example\.com \(plus\) with the tokens of /);
 
     // An older auth.json of the same account never replaces the pool's newer tokens.
     const old = tokens(ALICE.accountId, ALICE.email);
@@ -116,7 +116,7 @@ describe("import", () => {
     );
     r = await cli(homes, ["import", "--auth-file", oldFile]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("the pool's tokens are newer");
+    expect(r.stdout).toContain("its tokens are newer");
     expect((await readPool(homes)).accounts[0]?.tokens.refreshToken).toBe(alice.refreshToken);
 
     // The same email in another workspace is another account.
@@ -127,7 +127,7 @@ describe("import", () => {
       path.join(homes.path, "team.json"),
     );
     r = await cli(homes, ["import", "--auth-file", teamFile]);
-    expect(r.stdout).toBe("Imported alice@example.com (team) as account 2.\n");
+    expect(r.stdout).toBe("Imported #2 alice@example.com (team).\n");
     expect(await mode(path.join(homes.poolHome, "pool.json.bak"))).toBe(0o600);
     const pool = await readPool(homes);
     expect(pool.accounts.map((a) => [a.accountId, a.email])).toEqual([
@@ -157,14 +157,14 @@ describe("import", () => {
       },
       /the tokens in .*auth\.json carry no ChatGPT account id, so the account cannot be identified/,
     ],
-  ])("refuses %s with one clear line and exit 1", async (_name, content, message) => {
+  ])("refuses %s with one clear line and exit 66 (auth_file)", async (_name, content, message) => {
     await using homes = await tempHomes();
     if (content !== null) {
       const file = path.join(homes.codexHome, "auth.json");
       await fs.writeFile(file, typeof content === "string" ? content : JSON.stringify(content));
     }
     const r = await cli(homes, ["import"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(66);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
@@ -244,7 +244,7 @@ describe("list", () => {
       ["remove", "1", "--yes"],
     ]) {
       const r = await cli(homes, args);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(65);
       expect(r.stdout).toBe("");
       const errLines = r.stderr.trimEnd().split("\n");
       expect(errLines).toHaveLength(1);
@@ -269,10 +269,8 @@ describe("switch", () => {
     );
     const r = await cli(homes, ["switch", "2"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`Switched to bob@example.com (account 2); ${authFile} updated.\n`);
-    expect(r.stderr).toContain(
-      "kept the newer tokens codex had written for alice@example.com (account 1)",
-    );
+    expect(r.stdout).toBe(`Switched to #2 bob@example.com; ${authFile} updated.\n`);
+    expect(r.stderr).toContain("kept the newer tokens codex had written for #1 alice@…");
 
     const pool = await readPool(homes);
     expect(pool.accounts[0]!.tokens.refreshToken).toBe(rotated.refreshToken);
@@ -310,9 +308,9 @@ describe("switch", () => {
     expect((await readPool(homes)).accounts[0]!.tokens.refreshToken).toBe(alice.refreshToken);
     const id = (await readPool(homes)).accounts[0]!.id;
     r = await cli(homes, ["switch", id]);
-    expect(r.stdout).toMatch(/^Switched to alice@example\.com \(account 1\)/);
+    expect(r.stdout).toMatch(/^Switched to #1 alice@example\.com;/);
     r = await cli(homes, ["switch", "carol@example.com"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(67);
     expect(r.stderr).toContain('no account matches "carol@example.com"');
   });
 
@@ -323,7 +321,7 @@ describe("switch", () => {
     await fs.writeFile(authFile, '{"tokens": {');
     const poolBefore = await fs.readFile(path.join(homes.poolHome, "pool.json"));
     const r = await cli(homes, ["switch", "2"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(66);
     expect(r.stderr).toContain(`${authFile} is not valid JSON`);
     expect(await fs.readFile(authFile, "utf8")).toBe('{"tokens": {');
     expect(await fs.readFile(path.join(homes.poolHome, "pool.json"))).toEqual(poolBefore);
@@ -357,14 +355,14 @@ describe("switch", () => {
     });
     r = await cli(homes, ["switch", "--best"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Switched to bob@example\.com \(account 2\)/);
+    expect(r.stdout).toMatch(/^Switched to #2 bob@example\.com;/);
     await storeOf(homes).transact((pool) => {
       const since = new Date().toISOString();
       pool.accounts[1]!.state = { kind: "needs-login", reason: "revoked", since };
     });
     r = await cli(homes, ["switch", "--best"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("--best found no usable account");
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("--best found no account that is signed in");
   });
 
   it("refuses an account that needs a new sign-in", async () => {
@@ -378,8 +376,8 @@ describe("switch", () => {
       };
     });
     const r = await cli(homes, ["switch", "2"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("needs a new sign-in (revoked)");
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain("#2 bob@… needs a new sign-in (revoked)");
   });
 });
 
@@ -389,8 +387,8 @@ describe("remove", () => {
     await twoAccounts(homes);
     const before = await fs.readFile(path.join(homes.poolHome, "pool.json"));
     const r = await cli(homes, ["remove", "1"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("not removing alice@example.com (account 1) without confirmation");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not removing #1 alice@… without confirmation");
     expect(r.stderr).toContain("--yes");
     expect(await fs.readFile(path.join(homes.poolHome, "pool.json"))).toEqual(before);
   });
@@ -404,9 +402,7 @@ describe("remove", () => {
     await fs.writeFile(path.join(overlay, "auth.json"), "{}");
     let r = await cli(homes, ["remove", "alice@example.com", "--yes"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(
-      "Removed alice@example.com (account 1). The default is now bob@example.com (account 1).\n",
-    );
+    expect(r.stdout).toBe("Removed #1 alice@example.com. The default is now #1 bob@example.com.\n");
     let pool = await readPool(homes);
     expect(pool.accounts.map((a) => a.id)).toEqual([bob!.id]);
     expect(pool.defaultAccount).toBe(bob!.id);
@@ -414,7 +410,7 @@ describe("remove", () => {
     expect(await mode(path.join(homes.poolHome, "pool.json"))).toBe(0o600);
 
     r = await cli(homes, ["rm", "1", "-y"]);
-    expect(r.stdout).toBe("Removed bob@example.com (account 1).\n");
+    expect(r.stdout).toBe("Removed #1 bob@example.com.\n");
     pool = await readPool(homes);
     expect(pool).toMatchObject({ accounts: [], defaultAccount: null });
   });
@@ -442,11 +438,11 @@ describe("remove", () => {
         child.on("exit", () => resolve(out));
       });
     let out = await run("n");
-    expect(out).toContain("Remove bob@example.com (account 2)? [y/N]");
+    expect(out).toContain("Remove #2 bob@example.com? [y/N]");
     expect(out).toContain("Nothing removed.");
     expect((await readPool(homes)).accounts).toHaveLength(2);
     out = await run("y");
-    expect(out).toContain("Removed bob@example.com (account 2).");
+    expect(out).toContain("Removed #2 bob@example.com.");
     expect((await readPool(homes)).accounts).toHaveLength(1);
   });
 });

@@ -31,8 +31,8 @@ describe("codex-pool demo", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("$ codex-pool status");
     expect(r.stdout).toContain("mock reply #1 from account acct-bob");
-    expect(r.stderr).toMatch(/session \S+ moved from alice@\S+ .* to bob@/);
-    expect(r.stderr).toMatch(/run served by bob@\S+, after alice@/);
+    expect(r.stderr).toMatch(/session \S+ moved from #1 alice@\S+ .* to #2 bob@/);
+    expect(r.stderr).toMatch(/run served by #2 bob@\S+, after #1 alice@/);
     // After the run alice is out, bob is still fine.
     expect(r.stdout).toMatch(/alice@example\.com.*exhausted until/);
     // Nothing alarming of our own making: no stack trace, no unexpected error, no model-list 404s.

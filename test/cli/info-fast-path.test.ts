@@ -25,7 +25,7 @@ describe("the `run -- --version` fast path", () => {
     await using homes = await tempHomes();
     const env = { ...homes.env, CODEX_POOL_CODEX_BIN: homes.join("no-such-codex") };
     const r = await runCli(["run", "--", "--version"], { env });
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(69); // codex_unavailable
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^codex-pool: CODEX_POOL_CODEX_BIN is .*no executable codex/);
   });

@@ -68,7 +68,7 @@ describe("shell ergonomics", () => {
     }
     const bad = await runCli(["completion", "tcsh"], { env: homes.env });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("use bash, zsh or fish");
+    expect(bad.stderr).toContain("Allowed choices are bash, zsh, fish");
   });
 
   it("installs a codex shim, never overwrites a real codex, and uninstalls only its own file", async () => {

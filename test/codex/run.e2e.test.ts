@@ -111,7 +111,7 @@ describe.skipIf(!haveCodex)("codex-pool run with the real codex", () => {
       env: { ...world.env, CODEX_POOL_CODEX_BIN: path.join(world.path, "nope", "codex") },
       cwd: world.project,
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(69); // codex_unavailable
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/CODEX_POOL_CODEX_BIN .* no executable codex/);
     expect(result.stderr).toContain("npm install -g @openai/codex");

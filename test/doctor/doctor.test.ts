@@ -47,7 +47,7 @@ describe("doctor", () => {
     expect(report.findings.filter((f) => f.status === "fail")).toEqual([]);
     expect(code).toBe(0);
     expect(finding(report, "codex-binary", "ok")?.title).toContain("codex 0.171.0 at");
-    expect(finding(report, "codex-auth", "ok")?.title).toContain("account 1 of the pool");
+    expect(finding(report, "codex-auth", "ok")?.title).toContain("holds #1 alice@example.com");
   });
 
   it("finds a pool file with mode 0644", async () => {

@@ -34,7 +34,7 @@ describe("codex-pool switch --best", () => {
     };
     const r = await runCli(["switch", "--best"], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^Switched to bob@example\.com \(account 2\)/);
+    expect(r.stdout).toMatch(/^Switched to #2 bob@example\.com;/);
     expect(
       sim
         .requests()

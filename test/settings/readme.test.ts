@@ -12,10 +12,13 @@ describe("README", () => {
     for (const name of SETTING_NAMES) expect(readme).toContain(SETTINGS[name].env);
   });
 
-  it("shows the two set-up commands at the top", async () => {
+  it("leads with installing the package and the demo, and keeps the clone path", async () => {
     const readme = await fs.readFile(path.join(ROOT, "README.md"), "utf8");
     const head = readme.split("\n").slice(0, 30).join("\n");
-    expect(head).toContain("npm ci");
-    expect(head).toContain("npm test");
+    expect(head.indexOf("npm install -g codex-pool")).toBeGreaterThan(-1);
+    expect(head.indexOf("codex-pool demo")).toBeGreaterThan(head.indexOf("npm install -g"));
+    const install = readme.slice(readme.indexOf("## Install"), readme.indexOf("## Quick start"));
+    expect(install.indexOf("npm install -g codex-pool")).toBeLessThan(install.indexOf("npm ci"));
+    expect(install).toContain("npm test");
   });
 });

@@ -40,7 +40,7 @@ describe.skipIf(!haveCodex)("two supervised sessions at once (real codex, simula
       ["acct-A", "task one"],
       ["acct-B", "task two"],
     ]);
-    expect(second.stderr()).toMatch(/run served by bob@…; exit 0/);
+    expect(second.stderr()).toMatch(/run served by #2 bob@…; exit 0/);
     expect((await fx.readPool()).sessions).toEqual([]);
   }, 60_000);
 
@@ -102,9 +102,9 @@ describe.skipIf(!haveCodex)("two supervised sessions at once (real codex, simula
     expect(servedOne).toHaveLength(1);
     expect(servedTwo).toHaveLength(1);
     expect([...servedOne, ...servedTwo].sort()).toEqual(["acct-B", "acct-C"]);
-    const label = { "acct-B": "bob@…", "acct-C": "carol@…" } as Record<string, string>;
-    expect(first.stderr()).toContain(`run served by ${label[servedOne[0]!]}, after alice@…`);
-    expect(second.stderr()).toContain(`run served by ${label[servedTwo[0]!]}, after alice@…`);
+    const label = { "acct-B": "#2 bob@…", "acct-C": "#3 carol@…" } as Record<string, string>;
+    expect(first.stderr()).toContain(`run served by ${label[servedOne[0]!]}, after #1 alice@…`);
+    expect(second.stderr()).toContain(`run served by ${label[servedTwo[0]!]}, after #1 alice@…`);
     expect((await fx.readPool()).sessions).toEqual([]);
     expect(fx.sim.strayRequests()).toEqual([]);
   }, 60_000);

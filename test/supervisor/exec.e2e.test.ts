@@ -31,7 +31,9 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
     // One attribution line per run; the last names B.
     const lines = r.stderr.split("\n").filter((l) => l.includes("run served by"));
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(/served by bob@…, after alice@… \(usage limit reached\); exit 0/);
+    expect(lines[1]).toMatch(
+      /served by #2 bob@…, after #1 alice@… \(usage limit reached\); exit 0/,
+    );
     // O10: the switch line is out before the next codex starts writing (its banner comes after).
     const moved = r.stderr.indexOf("codex-pool: session ");
     const banners = [...r.stderr.matchAll(/OpenAI Codex v/g)].map((m) => m.index);
@@ -66,8 +68,8 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
     const parsed = lines.map((l) => JSON.parse(l) as { type: string });
     const attribution = parsed.filter((p) => p.type === "codex_pool.attribution");
     expect(attribution.at(-1)).toMatchObject({
-      account: "bob@…",
-      switched_from: "alice@…",
+      account: "#2 bob@…",
+      switched_from: "#1 alice@…",
       reason: "usage_limit",
       exit_code: 0,
     });

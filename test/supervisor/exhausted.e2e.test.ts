@@ -8,7 +8,7 @@ import { fixture, haveCodex } from "./e2e-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
 const CONTINUE = "The previous turn was interrupted by a usage limit";
-const COUNTDOWN = /every account is out; alice@… resets at \d\d:\d\d, resuming in (\d+)s/;
+const COUNTDOWN = /every account is out; #1 alice@… resets at \d\d:\d\d, resuming in (\d+)s/;
 
 describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (tmux)", () => {
   it("exec: counts down to A's reset, then the run continues on A", async () => {
@@ -44,7 +44,7 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
     expect(resumed.at).toBeGreaterThanOrEqual(resetsAt * 1000);
     expect(resumed.userTexts?.[0]).toBe("write the tests");
     expect(resumed.userTexts?.at(-1)).toMatch(new RegExp(`^${CONTINUE}`));
-    await pane.waitFor(/run served by alice@…; exit 0/, 30_000);
+    await pane.waitFor(/run served by #1 alice@…; exit 0/, 30_000);
     expect(await pane.exitCode()).toBe(0);
 
     const turns = fx.sim.requests().filter((r) => r.kind === "turn");

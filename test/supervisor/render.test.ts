@@ -24,12 +24,12 @@ describe("formatSwitchLine", () => {
       pool,
       clock,
       "0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee",
-      { id: "acc_a", label: "alice@example.com" },
-      { id: "acc_b", label: "bob@example.com" },
+      { id: "acc_a", label: "#1 alice@…" },
+      { id: "acc_b", label: "#2 bob@…" },
       "limit",
     );
     expect(line).toBe(
-      "session 0193aaaa… moved from alice@… (quota unknown) to bob@… (quota unknown): usage limit reached",
+      "session 0193aaaa… moved from #1 alice@… (quota unknown) to #2 bob@… (quota unknown): usage limit reached",
     );
   });
 });

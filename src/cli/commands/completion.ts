@@ -1,31 +1,39 @@
 /**
- * `codex-pool completion bash|zsh|fish`: completion scripts derived from the command declarations
- * in program.ts, so a new command or option is completed without touching this file.
+ * `codex-pool completion bash|zsh|fish`: completion scripts made from the command declarations
+ * (declarations.ts), so a new command, option or argument choice is completed without touching
+ * this file.
  */
-import { UsageError } from "../../platform/errors.js";
 import type { CommandContext } from "../context.js";
-import { buildProgram } from "../program.js";
+import {
+  COMMAND_NAMES,
+  COMMANDS,
+  longFlag,
+  type CommandDecl,
+  type CommandInput,
+} from "../declarations.js";
 
 interface CommandSpec {
   name: string;
   description: string;
-  options: string[];
+  /** Long options, then the choices of its first positional argument (if it has any). */
+  words: string[];
 }
 
 export function commandSpecs(): CommandSpec[] {
-  const program = buildProgram({ invoke: () => Promise.resolve() });
-  return program.commands
-    .filter((c) => !(c as unknown as { _hidden?: boolean })._hidden)
-    .map((c) => ({
-      name: c.name(),
-      description: c.description(),
-      options: c.options.map((o) => o.long).filter((l): l is string => l !== undefined),
-    }));
+  const specs: CommandSpec[] = [];
+  for (const name of COMMAND_NAMES) {
+    const decl: CommandDecl = COMMANDS[name];
+    if (decl.hidden === true) continue;
+    const choices = Object.values(decl.args)[0]?.choices ?? [];
+    const words = [...Object.values(decl.options).map(longFlag), ...choices];
+    specs.push({ name, description: decl.description, words });
+  }
+  return specs;
 }
 
 function bash(specs: CommandSpec[]): string {
   const cases = specs
-    .map((s) => `    ${s.name}) opts="${[...s.options, "--help"].join(" ")}" ;;`)
+    .map((s) => `    ${s.name}) opts="${[...s.words, "--help"].join(" ")}" ;;`)
     .join("\n");
   return `# bash completion for codex-pool; add to ~/.bashrc:  eval "$(codex-pool completion bash)"
 _codex_pool() {
@@ -40,8 +48,6 @@ _codex_pool() {
 ${cases}
     *) opts="" ;;
   esac
-  if [ "$cmd" = "completion" ]; then opts="bash zsh fish"; fi
-  if [ "$cmd" = "shim" ]; then opts="install uninstall print --dir"; fi
   COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
 }
 complete -o default -F _codex_pool codex-pool
@@ -55,7 +61,7 @@ function zsh(specs: CommandSpec[]): string {
   const cases = specs
     .map(
       (s) =>
-        `      ${s.name}) _values 'option' ${[...s.options, "--help"].map((o) => `'${o}'`).join(" ")} ;;`,
+        `      ${s.name}) _values 'option' ${[...s.words, "--help"].map((o) => `'${o}'`).join(" ")} ;;`,
     )
     .join("\n");
   return `#compdef codex-pool
@@ -84,31 +90,29 @@ function fish(specs: CommandSpec[]): string {
   ];
   for (const s of specs) {
     const desc = s.description.replace(/'/g, "\\'");
+    const seen = `'__fish_seen_subcommand_from ${s.name}'`;
     lines.push(`complete -c codex-pool -n '__fish_use_subcommand' -a ${s.name} -d '${desc}'`);
-    for (const o of s.options) {
+    for (const word of s.words) {
       lines.push(
-        `complete -c codex-pool -n '__fish_seen_subcommand_from ${s.name}' -l ${o.slice(2)}`,
+        word.startsWith("--")
+          ? `complete -c codex-pool -n ${seen} -l ${word.slice(2)}`
+          : `complete -c codex-pool -n ${seen} -a ${word}`,
       );
     }
   }
   return lines.join("\n") + "\n";
 }
 
-export function completionScript(shell: string): string {
-  const specs = commandSpecs();
-  switch (shell) {
-    case "bash":
-      return bash(specs);
-    case "zsh":
-      return zsh(specs);
-    case "fish":
-      return fish(specs);
-    default:
-      throw new UsageError(`unknown shell "${shell}": use bash, zsh or fish`);
-  }
-}
+const SCRIPTS: Record<CommandInput<"completion">["shell"], (specs: CommandSpec[]) => string> = {
+  bash,
+  zsh,
+  fish,
+};
 
-export function completion(ctx: CommandContext, shell: string): Promise<number> {
-  ctx.out.stdout.write(completionScript(shell));
+export function completion(
+  ctx: CommandContext,
+  input: CommandInput<"completion">,
+): Promise<number> {
+  ctx.out.stdout.write(SCRIPTS[input.shell](commandSpecs()));
   return Promise.resolve(0);
 }

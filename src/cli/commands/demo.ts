@@ -5,8 +5,9 @@
  * Everything is removed afterwards, also on Ctrl+C.
  */
 import { spawn } from "node:child_process";
-import { CodexPoolError, ExitCode } from "../../platform/errors.js";
+import { ExitCode, UsageError } from "../../platform/errors.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 import { createDemoWorld, type DemoWorld } from "../demo/world.js";
 
 const TASK = "Write a one-line haiku about sessions that survive a usage limit.";
@@ -29,7 +30,7 @@ function step(
     ),
   );
   const cli = process.argv[1];
-  if (cli === undefined) throw new CodexPoolError("cannot find the codex-pool script to run");
+  if (cli === undefined) throw new Error("cannot find the codex-pool script to run");
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], {
       env: world.env,
@@ -74,12 +75,10 @@ function describeAccounts(ctx: CommandContext): void {
   ctx.out.line();
 }
 
-export async function demo(ctx: CommandContext, opts: { tui?: boolean }): Promise<number> {
+export async function demo(ctx: CommandContext, opts: CommandInput<"demo">): Promise<number> {
   const tui = opts.tui === true;
   if (tui && !ctx.out.interactive) {
-    throw new CodexPoolError(
-      "demo --tui needs a terminal; run it in one, or run `codex-pool demo`",
-    );
+    throw new UsageError("demo --tui needs a terminal; run it in one, or run `codex-pool demo`");
   }
   const interrupt: Interrupt = { signal: null };
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -88,15 +87,16 @@ export async function demo(ctx: CommandContext, opts: { tui?: boolean }): Promis
   // Until the first child runs, a Ctrl+C must still clean up rather than kill us outright.
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  ctx.out.line(
-    ctx.out.paint("bold", "codex-pool demo") +
-      " — the real Codex CLI against a simulated ChatGPT backend on 127.0.0.1.",
-  );
-  ctx.out.line("No account, no network; your own ~/.codex and ~/.codex-pool are not touched.");
-  ctx.out.line();
   let world: DemoWorld | null = null;
   try {
+    // First, so a machine without codex gets the one line saying how to install it, and no more.
     world = await createDemoWorld(ctx.env, { tui });
+    ctx.out.line(
+      ctx.out.paint("bold", "codex-pool demo") +
+        " — the real Codex CLI against a simulated ChatGPT backend on 127.0.0.1.",
+    );
+    ctx.out.line("No account, no network; your own ~/.codex and ~/.codex-pool are not touched.");
+    ctx.out.line();
     describeAccounts(ctx);
     const run = async (args: string[], interactive = false): Promise<number | null> => {
       if (interrupt.signal !== null || world === null) return null;

@@ -1,8 +1,9 @@
 /** `codex-pool doctor [--json]`: every finding with a one-line remedy; exit 1 when something is broken. */
 import { runDoctor } from "../../doctor/run-doctor.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 
-export async function doctor(ctx: CommandContext, opts: { json?: boolean }): Promise<number> {
+export async function doctor(ctx: CommandContext, opts: CommandInput<"doctor">): Promise<number> {
   const findings = await runDoctor(ctx);
   const broken = findings.some((f) => f.status === "fail");
   if (opts.json === true) {

@@ -3,28 +3,28 @@
  * Identity comes from the JWTs; the same ChatGPT account id + email updates its row.
  */
 import { identityFromTokens } from "../../auth/jwt.js";
-import { poolTokensFrom, readAuthFile, tokensOf } from "../../codex/auth-file.js";
-import { CodexPoolError, ExitCode } from "../../platform/errors.js";
+import { AuthFileError, poolTokensFrom, readAuthFile, tokensOf } from "../../codex/auth-file.js";
+import { ExitCode } from "../../platform/errors.js";
 import { expandHome } from "../../platform/paths.js";
+import { accountName } from "../../pool/account-name.js";
 import { accountIndex, upsertAccount } from "../../pool/accounts.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 
-export interface ImportOptions {
-  authFile?: string;
-}
+export type ImportOptions = CommandInput<"import">;
 
-export async function importCmd(ctx: CommandContext, opts: ImportOptions = {}): Promise<number> {
+export async function importCmd(ctx: CommandContext, opts: ImportOptions): Promise<number> {
   const file = opts.authFile ? expandHome(opts.authFile, ctx.env) : ctx.codex.authFile;
   const auth = await readAuthFile(file);
   if (auth === null) {
-    throw new CodexPoolError(
+    throw new AuthFileError(
       `no Codex auth.json at ${file}; sign in with \`codex login\` first, pass --auth-file PATH, or use codex-pool login`,
     );
   }
   const tokens = tokensOf(auth);
   if (tokens === null) {
     const apiKeyOnly = typeof auth.OPENAI_API_KEY === "string" && auth.OPENAI_API_KEY !== "";
-    throw new CodexPoolError(
+    throw new AuthFileError(
       apiKeyOnly
         ? `${file} holds an API key, not a ChatGPT sign-in; the pool holds ChatGPT accounts only — sign in with codex-pool login`
         : `${file} holds no ChatGPT tokens (access and refresh token); sign in with \`codex login\` or codex-pool login`,
@@ -35,7 +35,7 @@ export async function importCmd(ctx: CommandContext, opts: ImportOptions = {}): 
   const email = identity.email;
   if (accountId === null || email === null) {
     const missing = accountId === null ? "ChatGPT account id" : "email";
-    throw new CodexPoolError(
+    throw new AuthFileError(
       `the tokens in ${file} carry no ${missing}, so the account cannot be identified; nothing was imported — sign in again with codex-pool login`,
     );
   }
@@ -50,22 +50,25 @@ export async function importCmd(ctx: CommandContext, opts: ImportOptions = {}): 
     return {
       created,
       tokensTaken,
-      index: accountIndex(pool, account.id),
+      account: { index: accountIndex(pool, account.id), id: account.id, email: account.email },
+      name: accountName(pool, account, { reveal: true }),
       plan: account.plan,
       isDefault: pool.defaultAccount === account.id,
     };
   });
+  if (opts.json) {
+    const { account, plan, isDefault, created, tokensTaken } = result;
+    ctx.out.json({ account: { ...account, plan, default: isDefault }, created, tokensTaken });
+    return ExitCode.ok;
+  }
   const plan = result.plan ? ` (${result.plan})` : "";
-  const dflt = result.isDefault ? " (default)" : "";
   if (result.created) {
-    ctx.out.line(`Imported ${email}${plan} as account ${result.index}${dflt}.`);
+    ctx.out.line(`Imported ${result.name}${plan}${result.isDefault ? ", the default" : ""}.`);
   } else if (result.tokensTaken) {
-    ctx.out.line(
-      `Updated ${email}${plan}, account ${result.index}${dflt}, with the tokens of ${file}.`,
-    );
+    ctx.out.line(`Updated ${result.name}${plan} with the tokens of ${file}.`);
   } else {
     ctx.out.line(
-      `${email}${plan} is already account ${result.index}${dflt}; the pool's tokens are newer than ${file}'s, so they were kept.`,
+      `${result.name}${plan} is already in the pool; its tokens are newer than ${file}'s, so they were kept.`,
     );
   }
   return ExitCode.ok;

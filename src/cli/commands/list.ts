@@ -6,11 +6,8 @@
 import { ExitCode } from "../../platform/errors.js";
 import type { Account, Pool } from "../../pool/schema.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 import { renderTable } from "../output.js";
-
-export interface ListOptions {
-  json?: boolean;
-}
 
 export interface ListedAccount {
   index: number;
@@ -56,7 +53,7 @@ export function ago(iso: string | null, now: number): string {
   return `${Math.floor(hours / 24)}d ago`;
 }
 
-export async function list(ctx: CommandContext, opts: ListOptions = {}): Promise<number> {
+export async function list(ctx: CommandContext, opts: CommandInput<"list">): Promise<number> {
   const pool = await ctx.store.read();
   const accounts = listedAccounts(pool);
   if (opts.json === true) {

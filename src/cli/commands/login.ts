@@ -10,13 +10,12 @@ import { deviceLogin } from "../../auth/login-device.js";
 import { systemBrowserOpener } from "../../auth/open-browser.js";
 import { storeSignIn } from "../../auth/sign-in.js";
 import type { TokenGrant } from "../../auth/token-client.js";
+import { accountNameAt } from "../../pool/account-name.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 
-export interface LoginFlags {
-  device?: boolean;
-  /** commander turns `--no-browser` into `browser: false`. */
-  browser?: boolean;
-}
+/** `browser` is false with `--no-browser`. */
+export type LoginFlags = CommandInput<"login">;
 
 /** Reads one line from stdin (null at end of input), prompting on stderr when it is a terminal. */
 function stdinReader(ctx: CommandContext): {
@@ -43,7 +42,7 @@ function stdinReader(ctx: CommandContext): {
   return { read, close };
 }
 
-export async function login(ctx: CommandContext, flags: LoginFlags = {}): Promise<number> {
+export async function login(ctx: CommandContext, flags: LoginFlags): Promise<number> {
   const { out } = ctx;
   const timeoutMs = ctx.settings.loginTimeoutSeconds * 1000;
   const notify = (line: string): void => {
@@ -62,7 +61,9 @@ export async function login(ctx: CommandContext, flags: LoginFlags = {}): Promis
     new Date(ctx.clock.now()),
   );
   const plan = account.plan ? ` (${account.plan})` : "";
-  out.line(`${created ? "Added" : "Updated"} ${account.email}${plan} as account ${index}.`);
+  out.line(
+    `${created ? "Added" : "Updated"} ${accountNameAt(index, account, { reveal: true })}${plan}.`,
+  );
   return 0;
 }
 

@@ -5,13 +5,13 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
-import { CodexPoolError, ExitCode } from "../../platform/errors.js";
+import { ExitCode, UsageError } from "../../platform/errors.js";
+import { accountName } from "../../pool/account-name.js";
 import { accountIndex, resolveAccount } from "../../pool/accounts.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 
-export interface RemoveOptions {
-  yes?: boolean;
-}
+export type RemoveOptions = CommandInput<"remove">;
 
 async function confirm(ctx: CommandContext, question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: ctx.out.stderr, terminal: true });
@@ -23,19 +23,18 @@ async function confirm(ctx: CommandContext, question: string): Promise<boolean> 
   }
 }
 
-export async function remove(
-  ctx: CommandContext,
-  selector: string,
-  opts: RemoveOptions = {},
-): Promise<number> {
+export async function remove(ctx: CommandContext, opts: RemoveOptions): Promise<number> {
   // Resolve for the question from a snapshot; the transaction re-resolves by our stable id.
   const snapshot = await ctx.store.read();
-  const chosen = resolveAccount(snapshot, selector);
-  const label = `${chosen.email} (account ${accountIndex(snapshot, chosen.id)})`;
+  const chosen = resolveAccount(snapshot, opts.account);
+  const index = accountIndex(snapshot, chosen.id);
+  // The user named this account to delete it: the question and the result show it in full.
+  const label = accountName(snapshot, chosen, { reveal: true });
   if (opts.yes !== true) {
-    if (process.stdin.isTTY !== true) {
-      throw new CodexPoolError(
-        `not removing ${label} without confirmation: there is no terminal to ask on; add --yes`,
+    if (process.stdin.isTTY !== true || opts.json) {
+      const why = opts.json ? "--json never asks" : "there is no terminal to ask on";
+      throw new UsageError(
+        `not removing ${accountName(snapshot, chosen)} without confirmation (${why}); add --yes`,
       );
     }
     if (!(await confirm(ctx, `Remove ${label}?`))) {
@@ -47,18 +46,23 @@ export async function remove(
     const at = pool.accounts.findIndex((a) => a.id === chosen.id);
     if (at < 0) return null; // removed by someone else meanwhile
     const [removed] = pool.accounts.splice(at, 1);
-    let newDefault: { email: string; index: number } | null = null;
+    let newDefault: { name: string; index: number; id: string; email: string } | null = null;
     if (pool.defaultAccount === chosen.id) {
       // The account that followed it takes over (the first one if it was the last), else none.
       const next = pool.accounts[at] ?? pool.accounts[0] ?? null;
       pool.defaultAccount = next?.id ?? null;
-      if (next) newDefault = { email: next.email, index: accountIndex(pool, next.id) };
+      if (next) {
+        const name = accountName(pool, next, { reveal: true });
+        newDefault = { name, index: accountIndex(pool, next.id), id: next.id, email: next.email };
+      }
     }
     const liveSessions = pool.sessions.filter((s) => s.account === chosen.id).map((s) => s.pid);
     return { email: removed?.email ?? chosen.email, newDefault, liveSessions };
   });
+  const removed = { index, id: chosen.id, email: chosen.email };
   if (result === null) {
-    ctx.out.line(`${label} was already removed.`);
+    if (opts.json) ctx.out.json({ removed, alreadyRemoved: true, default: null, liveSessions: [] });
+    else ctx.out.line(`${label} was already removed.`);
     return ExitCode.ok;
   }
   // The id is ours ("acc_" + hex, checked by the schema), so this path stays inside homes/.
@@ -68,9 +72,21 @@ export async function remove(
       `a running session still uses it (pid ${result.liveSessions.join(", ")}); it keeps running until it ends`,
     );
   }
-  const dflt = result.newDefault
-    ? ` The default is now ${result.newDefault.email} (account ${result.newDefault.index}).`
-    : "";
+  if (opts.json) {
+    const { newDefault } = result;
+    ctx.out.json({
+      removed,
+      alreadyRemoved: false,
+      default: newDefault && {
+        index: newDefault.index,
+        id: newDefault.id,
+        email: newDefault.email,
+      },
+      liveSessions: result.liveSessions,
+    });
+    return ExitCode.ok;
+  }
+  const dflt = result.newDefault ? ` The default is now ${result.newDefault.name}.` : "";
   ctx.out.line(`Removed ${label}.${dflt}`);
   return ExitCode.ok;
 }

@@ -15,18 +15,17 @@ import { resolveCodexBinary } from "../../codex/binary.js";
 import { buildChildEnv, codexConfigOverrides } from "../../codex/child-env.js";
 import { finishLaunch, planLaunch } from "../../codex/launch.js";
 import { relaySignals, spawnCodex, type ChildOutcome } from "../../codex/spawn.js";
-import { CodexPoolError, PoolExhaustedError } from "../../platform/errors.js";
-import { accountIndex, resolveAccount } from "../../pool/accounts.js";
+import { NeedsLoginError, PoolExhaustedError } from "../../platform/errors.js";
+import { accountName } from "../../pool/account-name.js";
+import { resolveAccount } from "../../pool/accounts.js";
 import type { Account } from "../../pool/schema.js";
 import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 import { formatReset } from "../render/time.js";
 
-export interface RunOptions {
-  account?: string;
-  /** commander's --no-wait: false when given. */
-  wait?: boolean;
-}
+/** `wait` is false with --no-wait. */
+export type RunOptions = CommandInput<"run">;
 
 async function runChild(
   ctx: CommandContext,
@@ -73,12 +72,8 @@ function chooseAccount(ctx: CommandContext, accounts: Account[], pinned: string 
   );
 }
 
-export async function run(
-  ctx: CommandContext,
-  codexArgs: string[] = [],
-  options: RunOptions = {},
-): Promise<number> {
-  const args = classifyArgs(codexArgs);
+export async function run(ctx: CommandContext, options: RunOptions): Promise<number> {
+  const args = classifyArgs(options.codexArgs);
   // Help and version never depend on the pool (SEED_SUPERVISOR.md R21).
   if (args.topLevelInfo) return runPlain(ctx, args);
 
@@ -86,8 +81,9 @@ export async function run(
   const pool = await ctx.store.read();
   if (pool.accounts.length === 0) {
     if (!isSessionLaunch(args)) return runPlain(ctx, args);
-    throw new CodexPoolError(
+    throw new NeedsLoginError(
       "the pool has no accounts; add one with `codex-pool login` or `codex-pool import`",
+      "no-account",
     );
   }
   if (isSessionLaunch(args)) {
@@ -100,8 +96,9 @@ export async function run(
       ? resolveAccount(pool, options.account)
       : chooseAccount(ctx, pool.accounts, pool.defaultAccount);
   if (account.state.kind === "needs-login") {
-    throw new CodexPoolError(
-      `account ${accountIndex(pool, account.id)} (${account.email}) needs to sign in again; run codex-pool login`,
+    throw new NeedsLoginError(
+      `${accountName(pool, account)} needs to sign in again; run codex-pool login`,
+      account.state.reason,
     );
   }
   if (!isSessionLaunch(args)) {
@@ -134,7 +131,7 @@ export async function run(
   });
   if (args.kind === "exec" || args.kind === "exec-resume") {
     // Not for the TUI: it owns the screen (SEED_SUPERVISOR.md O10).
-    ctx.out.info(`running on account ${accountIndex(pool, account.id)} (${account.email})`);
+    ctx.out.info(`running on ${accountName(pool, account)}`);
   }
   let outcome: ChildOutcome;
   try {

@@ -5,10 +5,11 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { CodexPoolError, UsageError, hasErrorCode } from "../../platform/errors.js";
+import { CodexPoolError, hasErrorCode } from "../../platform/errors.js";
 import { homeDir } from "../../platform/paths.js";
 import { SHIM_MARKER } from "../../codex/shim-marker.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 
 export function shimScript(cliPath: string): string {
   // The real codex is found by codex-pool itself (CODEX_POOL_CODEX_BIN, PATH without this shim,
@@ -19,15 +20,11 @@ exec "${process.execPath}" "${cliPath}" run -- "$@"
 `;
 }
 
-export async function shim(
-  ctx: CommandContext,
-  action: string,
-  opts: { dir?: string },
-): Promise<number> {
-  const dir = opts.dir ?? path.join(homeDir(ctx.env), ".local", "bin");
+export async function shim(ctx: CommandContext, input: CommandInput<"shim">): Promise<number> {
+  const dir = input.dir ?? path.join(homeDir(ctx.env), ".local", "bin");
   const file = path.join(dir, "codex");
   const cliPath = process.argv[1] ?? "codex-pool";
-  switch (action) {
+  switch (input.action) {
     case "print":
       ctx.out.stdout.write(shimScript(cliPath));
       return 0;
@@ -70,7 +67,5 @@ export async function shim(
       ctx.out.line(`Removed ${file}.`);
       return 0;
     }
-    default:
-      throw new UsageError(`unknown shim action "${action}": use install, uninstall or print`);
   }
 }

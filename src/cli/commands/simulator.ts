@@ -9,10 +9,7 @@ import { startSimulator } from "../../simulator/index.js";
 import { demoAccounts, parseScenario } from "../../simulator/script.js";
 import type { SimAccountSpec } from "../../simulator/types.js";
 import type { CommandContext } from "../context.js";
-
-interface SimulatorOptions {
-  script?: string;
-}
+import type { CommandInput } from "../declarations.js";
 
 async function loadScript(ctx: CommandContext, file: string): Promise<SimAccountSpec[]> {
   const full = expandHome(file, ctx.env);
@@ -41,7 +38,10 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export async function simulator(ctx: CommandContext, opts: SimulatorOptions = {}): Promise<number> {
+export async function simulator(
+  ctx: CommandContext,
+  opts: CommandInput<"simulator">,
+): Promise<number> {
   const accounts = opts.script !== undefined ? await loadScript(ctx, opts.script) : demoAccounts();
   const sim = await startSimulator({ accounts });
   const stopped = untilSignal();

@@ -6,16 +6,14 @@
 import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
 import { accountQuotaStatus } from "../../quota/account-status.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 import { refreshStaleQuotas } from "../quota-refresh.js";
 import { buildRows, statusJson } from "../render/status-json.js";
 import { statusFooter, statusTable } from "../render/status-table.js";
 
-export interface StatusOptions {
-  json?: boolean;
-  refresh?: boolean;
-}
+export type StatusOptions = CommandInput<"status">;
 
-export async function status(ctx: CommandContext, opts: StatusOptions = {}): Promise<number> {
+export async function status(ctx: CommandContext, opts: StatusOptions): Promise<number> {
   const { settings, store, out, clock } = ctx;
   const json = opts.json === true;
   const before = await store.read();

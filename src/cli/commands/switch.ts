@@ -19,20 +19,25 @@ import {
   type AuthFile,
 } from "../../codex/auth-file.js";
 import { ensurePrivateDir, writeFileAtomic } from "../../platform/atomic-file.js";
-import { CodexPoolError, ExitCode, UsageError } from "../../platform/errors.js";
+import {
+  CodexPoolError,
+  ExitCode,
+  NeedsLoginError,
+  PoolExhaustedError,
+  UsageError,
+} from "../../platform/errors.js";
+import { accountName } from "../../pool/account-name.js";
 import { accountIndex, adoptTokens, resolveAccount } from "../../pool/accounts.js";
 import type { Account, Pool } from "../../pool/schema.js";
 import { floorsFromSettings, selectBest } from "../../pool/select.js";
 import type { CommandContext } from "../context.js";
+import type { CommandInput } from "../declarations.js";
 import { refreshStaleQuotas } from "../quota-refresh.js";
 
-export interface SwitchOptions {
-  best?: boolean;
-}
+export type SwitchOptions = CommandInput<"switch">;
 
 interface Adopted {
-  email: string;
-  index: number;
+  name: string;
 }
 
 /** What auth.json holds that the pool does not know: it is saved before being overwritten. */
@@ -57,7 +62,7 @@ function adoptFromAuthFile(pool: Pool, auth: AuthFile | null): Adopted | null {
   const accountId = id.accountId ?? tokens.accountId;
   if (accountId === null) return null;
   const account = adoptTokens(pool, accountId, id.email, poolTokensFrom(tokens));
-  return account ? { email: account.email, index: accountIndex(pool, account.id) } : null;
+  return account ? { name: accountName(pool, account) } : null;
 }
 
 /** `--best`: what selection (src/pool/select.ts) would choose now from the pool's quota data. */
@@ -66,11 +71,8 @@ function bestOf(ctx: CommandContext, pool: Pool, now: Date): Account | null {
   return selectBest(pool.accounts, { floors: floorsFromSettings(ctx.settings), now, busy });
 }
 
-export async function switchCmd(
-  ctx: CommandContext,
-  selector: string | undefined,
-  opts: SwitchOptions = {},
-): Promise<number> {
+export async function switchCmd(ctx: CommandContext, opts: SwitchOptions): Promise<number> {
+  const selector = opts.account;
   if (opts.best === true && selector !== undefined) {
     throw new UsageError("give either an account or --best, not both");
   }
@@ -93,12 +95,16 @@ export async function switchCmd(
       const adopted = adoptFromAuthFile(pool, existing);
       const target =
         selector !== undefined ? resolveAccount(pool, selector) : bestOf(ctx, pool, now);
-      if (target === null) return { ok: "none" as const, adopted };
+      if (target === null) {
+        const signedIn = pool.accounts.some((a) => a.state.kind === "ok");
+        return { ok: "none" as const, adopted, signedIn };
+      }
       const index = accountIndex(pool, target.id);
+      const name = accountName(pool, target);
       if (target.state.kind === "needs-login") {
         // Commit the adoption (if any) but do not hand codex a dead sign-in.
         const reason = target.state.reason;
-        return { ok: "needs-login" as const, adopted, email: target.email, index, reason };
+        return { ok: "needs-login" as const, adopted, name, reason };
       }
       let savedCopy: { what: string; file: string } | null = null;
       const foreign = existing ? foreignContent(pool, existing) : null;
@@ -114,8 +120,8 @@ export async function switchCmd(
       return {
         ok: "switched" as const,
         adopted,
-        email: target.email,
-        index,
+        account: { index, id: target.id, email: target.email },
+        revealed: accountName(pool, target, { reveal: true }),
         savedCopy,
         auth,
         seen,
@@ -128,6 +134,7 @@ export async function switchCmd(
         if (JSON.stringify(await readAuthFile(authPath)) !== r.seen) {
           throw new CodexPoolError(
             `${authPath} changed while switching (codex refreshed it?); it was left as is — run the switch again`,
+            { code: "busy" },
           );
         }
         await ensurePrivateDir(ctx.codex.codexHome);
@@ -136,18 +143,24 @@ export async function switchCmd(
     },
   );
   if (result.adopted) {
-    ctx.out.info(
-      `kept the newer tokens codex had written for ${result.adopted.email} (account ${result.adopted.index})`,
-    );
+    ctx.out.info(`kept the newer tokens codex had written for ${result.adopted.name}`);
   }
   if (result.ok === "none") {
-    throw new CodexPoolError(
-      "--best found no usable account: every one needs a sign-in or is at its quota floor; see codex-pool status",
+    if (!result.signedIn) {
+      throw new NeedsLoginError(
+        "--best found no account that is signed in; add one with codex-pool login",
+        "no-account",
+      );
+    }
+    throw new PoolExhaustedError(
+      "--best found no usable account: each one needs a sign-in or is at its quota floor; see codex-pool status",
+      null,
     );
   }
   if (result.ok === "needs-login") {
-    throw new CodexPoolError(
-      `account ${result.index} (${result.email}) needs a new sign-in (${result.reason}); run codex-pool login, or switch to another account`,
+    throw new NeedsLoginError(
+      `${result.name} needs a new sign-in (${result.reason}); run codex-pool login, or switch to another account`,
+      result.reason,
     );
   }
   if (result.savedCopy) {
@@ -155,6 +168,14 @@ export async function switchCmd(
       `${authPath} held ${result.savedCopy.what}, which is not in the pool; saved a copy to ${result.savedCopy.file} (add it with codex-pool import --auth-file ${result.savedCopy.file})`,
     );
   }
-  ctx.out.line(`Switched to ${result.email} (account ${result.index}); ${authPath} updated.`);
+  if (opts.json) {
+    ctx.out.json({
+      account: result.account,
+      authFile: authPath,
+      savedCopy: result.savedCopy?.file ?? null,
+    });
+  } else {
+    ctx.out.line(`Switched to ${result.revealed}; ${authPath} updated.`);
+  }
   return ExitCode.ok;
 }
