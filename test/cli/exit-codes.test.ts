@@ -258,7 +258,7 @@ describe("each class from the built CLI", () => {
     const env = { ...homes.env, CODEX_POOL_CODEX_BIN: homes.join("no-codex-here") };
     const r = await runCli(["run", "--", "exec", "hello"], { env });
     expectFailure(r, "codex_unavailable", false);
-    expect(r.stderr).toContain("npm install -g @openai/codex@0.169.0");
+    expect(r.stderr).toContain("npm install -g @openai/codex@0.171.0");
   });
 
   it("failed: 1 for a refusal no class covers", async () => {

@@ -120,7 +120,7 @@ describe("the npm package", () => {
     expect(report.findings.map((f) => f.id)).toContain("codex-binary");
     const plainDoctor = await ran(bin, ["doctor"], withCodex);
     expect(plainDoctor.code, plainDoctor.stdout).toBe(0);
-    expect(plainDoctor.stdout).toMatch(/^ok\s+codex 0\.169\.0 at /m);
+    expect(plainDoctor.stdout).toMatch(/^ok\s+codex 0\.171\.0 at /m);
 
     // No codex anywhere: one line saying exactly how to get one, and the codex_unavailable code.
     for (const args of [["demo"], ["run", "--", "exec", "hello"]]) {
@@ -129,7 +129,7 @@ describe("the npm package", () => {
       expect(r.stdout).toBe("");
       const lines = r.stderr.trimEnd().split("\n");
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain("`npm install -g @openai/codex@0.169.0`");
+      expect(lines[0]).toContain("`npm install -g @openai/codex@0.171.0`");
     }
   }, 240_000);
 });

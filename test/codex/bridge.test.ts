@@ -72,7 +72,7 @@ describe("resolveCodexBinary", () => {
     expect(() => resolveCodexBinary({}, missing)).toThrow(CodexMissingError);
     expect(() =>
       resolveCodexBinary({ PATH: "" }, defaultSettings(), { bundledFrom: null }),
-    ).toThrow(/not found on PATH; install it with `npm install -g @openai\/codex@0\.169\.0`/);
+    ).toThrow(/not found on PATH; install it with `npm install -g @openai\/codex@0\.171\.0`/);
   });
 
   it("skips a codex shim that runs codex-pool and finds the native binary behind the npm launcher", async () => {

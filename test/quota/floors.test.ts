@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Account, Allowance, QuotaSnapshot, QuotaWindow } from "../../src/pool/schema.js";
+import { maskEmail } from "../../src/pool/account-name.js";
 import { AccountSchema } from "../../src/pool/schema.js";
 import { selectAccounts } from "../../src/pool/select.js";
 import { accountQuotaStatus } from "../../src/quota/account-status.js";
@@ -132,7 +133,11 @@ describe("selection, pressure, status and the countdown read the same floors", (
       NOW,
     );
     expect(exhaustion.resets).toEqual([
-      { account: { id: low.id, label: low.email }, resetsAt: expect.any(Number), what: label },
+      {
+        account: { id: low.id, label: `#1 ${maskEmail(low.email)}` },
+        resetsAt: expect.any(Number),
+        what: label,
+      },
     ]);
   });
 

@@ -45,7 +45,7 @@ describe.skipIf(!haveCodex)("the best account at launch (real codex, simulator)"
     });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("from account acct-B");
-    expect(r.stderr).toMatch(/run served by bob@…; exit 0/);
+    expect(r.stderr).toMatch(/run served by #2 bob@…; exit 0/);
     const turns = fx.sim.requests().filter((q) => q.kind === "turn");
     expect(turns.map((t) => t.accountId)).toEqual(["acct-B"]);
     // B was checked (after one refresh of its expired token); A's fresh check was trusted.

@@ -73,7 +73,7 @@ describe("codex-pool switch --best", () => {
     };
     const r = await runCli(["switch", "--best"], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^Switched to bob@example\.com \(account 2\)/);
+    expect(r.stdout).toMatch(/^Switched to #2 bob@example\.com;/);
     expect(sim.refreshCount("acct-B")).toBe(1);
     const usage = sim.requests().filter((q) => q.kind === "usage");
     expect(usage.map((q) => [q.accountId, q.status])).toEqual([["acct-B", 200]]);
