@@ -41,7 +41,11 @@ async function runProgram(): Promise<number> {
         const { createContext } = await import("./context.js");
         const handler = await load();
         const ctx = createContext({ flags });
-        code = await handler(ctx, ...(args as never[]));
+        try {
+          code = await handler(ctx, ...(args as never[]));
+        } finally {
+          await ctx.store.close(); // a database pool's connections would hold the process open
+        }
       } catch (error) {
         code = await report(error);
       }

@@ -106,8 +106,9 @@ function judge(
   busy: Set<string>,
 ): Verdict {
   const { now, floors } = options;
-  if (account.state.kind === "needs-login") {
-    const message = `needs login (${account.state.reason})`;
+  if (account.state.kind !== "ok") {
+    // An account whose refresh is in doubt is never handed out: its refresh token may be spent.
+    const message = `${account.state.kind === "in-doubt" ? "refresh in doubt" : "needs login"} (${account.state.reason})`;
     return {
       usable: false,
       reason: { code: "needs-login", message, window: null, availableAt: null },

@@ -27,8 +27,12 @@ export function accountQuotaStatus(
   const quota = account.quota;
   const neck = quota === null ? null : bottleneck(quota.windows, now);
   const base = { detail: null, until: null, bottleneck: neck };
-  if (account.state.kind === "needs-login") {
-    return { ...base, state: "needs-login", detail: account.state.reason };
+  if (account.state.kind !== "ok") {
+    const detail =
+      account.state.kind === "in-doubt"
+        ? `refresh in doubt: ${account.state.reason}`
+        : account.state.reason;
+    return { ...base, state: "needs-login", detail };
   }
   const error = account.probeError;
   if (error !== null && (quota === null || Date.parse(error.at) >= Date.parse(quota.observedAt))) {

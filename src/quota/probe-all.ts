@@ -24,7 +24,7 @@ export interface FreshnessOptions {
 
 /** Whether `status` should probe this account now. */
 export function needsProbe(account: Account, now: Date, options: FreshnessOptions): boolean {
-  if (account.state.kind === "needs-login") return false;
+  if (account.state.kind !== "ok") return false;
   if (options.force || account.quota === null) return true;
   const observed = Date.parse(account.quota.observedAt);
   // The last attempt failed after the snapshot was taken: try again rather than show old data.
