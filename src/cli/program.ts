@@ -220,6 +220,21 @@ export function buildProgram(hooks: ProgramHooks): Command {
       );
     });
 
+  program
+    .command("db")
+    .description("the shared pool in PostgreSQL (database_url): migrate, push or pull")
+    .argument(
+      "<action>",
+      "migrate (apply the schema), push (pool file → database), pull (database → pool file)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  codex-pool db migrate\n  codex-pool db push\n  codex-pool db pull",
+    )
+    .action(async (action: string) => {
+      await hooks.invoke(async () => (await import("./commands/db.js")).db, [action], flags());
+    });
+
   // Hidden: the simulator as a process of its own, for tests, the bench and curious users.
   program
     .command("simulator", { hidden: true })

@@ -11,7 +11,7 @@
  */
 import type postgresType from "postgres";
 import { CodexPoolError, errorMessage } from "../../platform/errors.js";
-import { BOOKKEEPING_SQL, LATEST_MIGRATION, MIGRATIONS, SCHEMA } from "./migrations.js";
+import { BOOKKEEPING_SQL, LATEST_MIGRATION, MIGRATIONS } from "./migrations.js";
 
 export type Sql = postgresType.Sql;
 export type TxSql = postgresType.TransactionSql;
@@ -54,10 +54,17 @@ export function sanitizeDbError(error: unknown, url: string): unknown {
   if (error instanceof CodexPoolError) return error;
   const e = error as { code?: unknown; message?: unknown; name?: unknown } | null;
   const code = typeof e?.code === "string" ? e.code : null;
-  const raw = typeof e?.message === "string" ? e.message : errorMessage(error);
-  // Messages of the server never echo parameters; the client's connection errors may name the
-  // URL, which may hold a password.
-  const message = raw.split(url).join(redactDatabaseUrl(url)).split("\n")[0] ?? raw;
+  let message = (typeof e?.message === "string" ? e.message : errorMessage(error)).split("\n")[0]!;
+  // The server's messages may quote a parameter ("invalid input syntax for type …: \"…\""), and
+  // the client's connection errors may name the URL, which may hold a password.
+  const parameters = (error as { parameters?: unknown } | null)?.parameters;
+  if (Array.isArray(parameters)) {
+    for (const p of parameters) {
+      const text = typeof p === "string" ? p : Buffer.isBuffer(p) ? p.toString("utf8") : null;
+      if (text !== null && text.length >= 4) message = message.split(text).join("[parameter]");
+    }
+  }
+  message = message.split(url).join(redactDatabaseUrl(url));
   const where = redactDatabaseUrl(url);
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "CONNECT_TIMEOUT") {
     return new DatabaseError(
@@ -109,9 +116,11 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
 
 /** The highest applied migration; 0 when the schema was never created. */
 export async function appliedMigration(sql: Sql): Promise<number> {
-  const [row] = await sql<{ v: number | null }[]>`
-    select case when to_regclass(${SCHEMA + ".migrations"}) is null then null
-      else (select coalesce(max(version), 0) from codex_pool.migrations) end as v`;
+  const [exists] = await sql<{ table: string | null }[]>`
+    select to_regclass('codex_pool.migrations')::text as table`;
+  if (!exists?.table) return 0;
+  const [row] = await sql<{ v: number }[]>`
+    select coalesce(max(version), 0)::int as v from codex_pool.migrations`;
   return row?.v ?? 0;
 }
 
@@ -134,8 +143,8 @@ export async function assertMigrated(sql: Sql, where: string): Promise<void> {
 }
 
 /**
- * Applies every pending migration, each in its own transaction, serialised across machines by an
- * advisory lock; returns the versions it applied.
+ * Applies every pending migration in one transaction (all or none), serialised across machines by
+ * an advisory lock; returns the versions it applied.
  */
 export async function migrate(sql: Sql): Promise<number[]> {
   const applied: number[] = [];

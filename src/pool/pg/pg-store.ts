@@ -278,6 +278,7 @@ export class PgPoolStore implements PoolStore {
     events: AuditEvent[],
   ): Promise<boolean> {
     let changed = false;
+    const firstEvent = events.length;
     const old = new Map(before.accounts.map((a) => [a.id, a]));
     const kept = new Set(after.accounts.map((a) => a.id));
     for (const a of before.accounts) {
@@ -345,14 +346,21 @@ export class PgPoolStore implements PoolStore {
       await tx`update codex_pool.pool set default_account = ${after.defaultAccount}`;
       changed = true;
     }
-    return (await this.writeSessions(tx, before, after, events)) || changed;
+    // A session's release is told before what happened to accounts (a removal), its lease after.
+    const releases: AuditEvent[] = [];
+    const leases: AuditEvent[] = [];
+    const sessions = await this.writeSessions(tx, before, after, releases, leases);
+    events.splice(firstEvent, 0, ...releases);
+    events.push(...leases);
+    return sessions || changed;
   }
 
   private async writeSessions(
     tx: TxSql,
     before: Pool,
     after: Pool,
-    events: AuditEvent[],
+    releases: AuditEvent[],
+    leases: AuditEvent[],
   ): Promise<boolean> {
     const ttl = `${this.opts.sessionTtlMs ?? SESSION_TTL_MS} milliseconds`;
     let changed = false;
@@ -361,7 +369,11 @@ export class PgPoolStore implements PoolStore {
     for (const s of before.sessions) {
       if (kept.has(sessionKey(s))) continue;
       await tx`delete from codex_pool.sessions where host = ${s.host} and pid = ${s.pid}`;
-      events.push({ account: s.account, action: "release", detail: { host: s.host, pid: s.pid } });
+      releases.push({
+        account: s.account,
+        action: "release",
+        detail: { host: s.host, pid: s.pid },
+      });
       changed = true;
     }
     for (const s of after.sessions) {
@@ -376,7 +388,7 @@ export class PgPoolStore implements PoolStore {
           session_id = excluded.session_id, phase = excluded.phase,
           heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`;
       if (b === undefined || b.account !== s.account) {
-        events.push({
+        leases.push({
           account: s.account,
           action: "lease",
           detail: { host: s.host, pid: s.pid, from: b?.account ?? null },
