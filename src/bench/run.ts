@@ -6,6 +6,7 @@
 import { benchDiscovery } from "./discovery.js";
 import type { Figure, Progress } from "./measure.js";
 import { benchMemory } from "./memory.js";
+import { benchSharedPool } from "./pg.js";
 import { describeMachine, renderReport, writeReport } from "./report.js";
 import { benchStartup } from "./startup.js";
 import { benchStatus } from "./status.js";
@@ -23,6 +24,7 @@ const benches: [string, (p: Progress) => Promise<Figure[]>][] = [
   ["Session discovery", benchDiscovery],
   ["Quota", benchStatus],
   ["Pool store", benchStore],
+  ["Shared pool", benchSharedPool],
   ["Memory", benchMemory],
   ["Switch", benchSwitchGap],
 ];

@@ -17,7 +17,7 @@ import {
   seedDue,
   sharedStore,
   type MachineOptions,
-} from "../helpers/pg-machines.js";
+} from "../../src/bench/pg-machines.js";
 import { tempHomes } from "../helpers/tmp.js";
 
 const cluster = await clusterForFile();
@@ -133,7 +133,7 @@ describe.skipIf(cluster === null)("refresh across machines on PostgreSQL", () =>
     await other.quit();
   }, 60_000);
 
-  it.each(["claimed", "reread"])(
+  it.each(["claimed", "reread"] as const)(
     "SIGSTOP of the holder at %s past its claim: another refreshes; resumed, it neither sends nor commits, and adopts",
     async (step) => {
       await using w = await world();

@@ -20,7 +20,7 @@ import { defaultAliveCheck, LiveSessionRecord } from "../../src/supervisor/live-
 import { makeWindow } from "../../src/quota/windows.js";
 import { runCli } from "../helpers/cli.js";
 import { clusterForFile, migratedDatabase, newKey } from "../helpers/pg.js";
-import { sharedStore } from "../helpers/pg-machines.js";
+import { sharedStore } from "../../src/bench/pg-machines.js";
 import { killWorker, startWorker } from "../helpers/pool-worker.js";
 import { tempHomes } from "../helpers/tmp.js";
 

@@ -1,21 +1,21 @@
 /**
- * "Machines" of a shared pool for the PostgreSQL tests: OS processes, each with its own pool home,
- * running test/fixtures/pg-refresh-worker.mjs (the built refresher and claim protocol) against one
- * database and the simulator's token endpoint. Run `npm run build` first.
+ * Drives "machines" of a shared pool (pg-refresh-worker.ts, built): OS processes, each with its own
+ * pool home, refreshing through the claim protocol against one database; and the pieces around
+ * them (a store on the database, accounts seeded due for refresh). Used by the tests and the bench.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { storeSignIn } from "../../src/auth/sign-in.js";
-import { openPoolStore } from "../../src/pool/open-store.js";
-import type { PoolStore } from "../../src/pool/store.js";
-import { poolPaths } from "../../src/platform/paths.js";
-import { defaultSettings } from "../../src/platform/settings.js";
-import type { Simulator } from "../../src/simulator/index.js";
-import { ROOT } from "./cli.js";
+import { fileURLToPath } from "node:url";
+import { storeSignIn } from "../auth/sign-in.js";
+import { poolPaths } from "../platform/paths.js";
+import { defaultSettings } from "../platform/settings.js";
+import { openPoolStore } from "../pool/open-store.js";
+import type { ClaimStep } from "../pool/pg/pg-refresh.js";
+import type { PoolStore } from "../pool/store.js";
+import type { Simulator } from "../simulator/index.js";
 
-const WORKER = path.join(ROOT, "test/fixtures/pg-refresh-worker.mjs");
-
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), "pg-refresh-worker.js");
 export interface MachineResult {
   account: string;
   ok: boolean;
@@ -29,7 +29,7 @@ export interface MachineOptions {
   claimTtlMs: number;
   sendTimeoutMs: number;
   pollMs: number;
-  stopAt?: string;
+  stopAt?: ClaimStep;
 }
 
 export class Machine {
