@@ -15,7 +15,11 @@ import type { ClaimStep } from "../pool/pg/pg-refresh.js";
 import type { PoolStore } from "../pool/store.js";
 import type { Simulator } from "../simulator/index.js";
 
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), "pg-refresh-worker.js");
+/** Always the built worker, whether this module runs built (bench) or from source (tests). */
+const WORKER = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../dist/bench/pg-refresh-worker.js",
+);
 export interface MachineResult {
   account: string;
   ok: boolean;
