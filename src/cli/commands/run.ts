@@ -99,9 +99,10 @@ export async function run(
     options.account !== undefined
       ? resolveAccount(pool, options.account)
       : chooseAccount(ctx, pool.accounts, pool.defaultAccount);
-  if (account.state.kind === "needs-login") {
+  // Never hand codex a dead sign-in, nor a refresh token whose spend is in doubt (docs/team-pool.md).
+  if (account.state.kind !== "ok") {
     throw new CodexPoolError(
-      `account ${accountIndex(pool, account.id)} (${account.email}) needs to sign in again; run codex-pool login`,
+      `account ${accountIndex(pool, account.id)} (${account.email}) needs to sign in again (${account.state.reason}); run codex-pool login`,
     );
   }
   if (!isSessionLaunch(args)) {

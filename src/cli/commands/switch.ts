@@ -95,8 +95,9 @@ export async function switchCmd(
         selector !== undefined ? resolveAccount(pool, selector) : bestOf(ctx, pool, now);
       if (target === null) return { ok: "none" as const, adopted };
       const index = accountIndex(pool, target.id);
-      if (target.state.kind === "needs-login") {
-        // Commit the adoption (if any) but do not hand codex a dead sign-in.
+      if (target.state.kind !== "ok") {
+        // Commit the adoption (if any) but do not hand codex a dead sign-in, nor a refresh token
+        // whose spend is in doubt (docs/team-pool.md).
         const reason = target.state.reason;
         return { ok: "needs-login" as const, adopted, email: target.email, index, reason };
       }

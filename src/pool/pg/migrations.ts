@@ -10,8 +10,6 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const SCHEMA = "codex_pool";
-
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
