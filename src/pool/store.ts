@@ -42,7 +42,8 @@ export interface PoolStore {
   read(): Promise<Pool>;
   /**
    * Runs `change` on a fresh copy of the pool with every other writer excluded and commits the
-   * result if it changed. A throw from `change` commits nothing.
+   * result if it changed. A throw from `change` commits nothing. `change` must not call the store
+   * itself (the database backend would need a second connection while holding the pool's lock).
    */
   transact<T>(
     change: (pool: Pool, tx: TransactContext) => T | Promise<T>,
