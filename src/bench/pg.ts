@@ -146,7 +146,7 @@ async function leaseTakeover(
   const times: number[] = [];
   const reusedBefore = reuses(sim);
   const sentBefore = sim.refreshCount("acct-k");
-  const base = { accounts: [id], claimTtlMs: TAKEOVER_TTL_MS, sendTimeoutMs: 1000, pollMs: 50 };
+  const base = { accounts: [id], claimTtlMs: TAKEOVER_TTL_MS, sendTimeoutMs: 1500, pollMs: 50 };
   for (let run = 0; run < TAKEOVER_RUNS; run += 1) {
     if (run > 0) await expireAll(store);
     const holder = new Machine(path.join(dir, `h${run}`), sim.authUrl, env, {

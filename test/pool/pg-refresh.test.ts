@@ -37,9 +37,19 @@ afterAll(async () => {
   await sim.close();
 });
 
+/**
+ * Claims short enough that a test waits for one to expire, long enough that a loaded machine still
+ * finishes a loopback refresh inside one (else the honest outcome would be "in doubt").
+ */
 const FAST: Omit<MachineOptions, "accounts"> = {
-  claimTtlMs: 1500,
-  sendTimeoutMs: 1000,
+  claimTtlMs: 4000,
+  sendTimeoutMs: 3000,
+  pollMs: 50,
+};
+/** The storm is about races, not expiry: the default claim. */
+const STORM: Omit<MachineOptions, "accounts"> = {
+  claimTtlMs: 30_000,
+  sendTimeoutMs: 15_000,
   pollMs: 50,
 };
 
@@ -83,7 +93,7 @@ describe.skipIf(cluster === null)("refresh across machines on PostgreSQL", () =>
     ];
     const machines = Array.from(
       { length: 8 },
-      (_, i) => new Machine(w.home(`m${i}`), sim.authUrl, w.env, { accounts: ids, ...FAST }),
+      (_, i) => new Machine(w.home(`m${i}`), sim.authUrl, w.env, { accounts: ids, ...STORM }),
     );
     await Promise.all(machines.map((m) => m.waitFor("ready")));
     const reusedBefore = reuses(sim);
