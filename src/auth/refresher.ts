@@ -1,25 +1,26 @@
 /**
  * The token refresher every part of codex-pool uses. Refresh tokens are single-use, so spending one
- * twice logs the account out for good (PRODUCT.md "never log me out"). Three guards:
+ * twice logs the account out for good (docs/decisions.md decision 3). Two layers:
  * - inside a process, callers of one account share one in-flight promise (single flight);
- * - across processes, a file lease `<leasesDir>/<acc id>.lock` is held for the whole refresh, and
- *   after taking it the account is re-read: if its tokens changed meanwhile another process won the
- *   race and its result is returned, not refreshed again;
- * - the rotated tokens are committed in one short pool transaction (the pool lock is never held
- *   across the HTTP call), and only if the pool still holds the refresh token that was spent.
- * A permanent failure marks the account needs-login (never deletes it) and throws NeedsLoginError.
+ * - across processes and machines, a refresh coordinator (src/pool/refresh-coordinator.ts) owns
+ *   the spend: the store's own one by default (a lease file for the file pool, the claim protocol
+ *   of docs/team-pool.md for PostgreSQL), which re-reads the account under ownership, adopts
+ *   another's result instead of spending again, and commits the rotated tokens only if the pool
+ *   still holds the token that was spent.
+ * A permanent failure marks the account needs-login (never deletes it) and throws NeedsLoginError;
+ * an account whose refresh is in doubt is never refreshed (it throws NeedsLoginError too, with
+ * reason `refresh_in_doubt`, since only a new login or its holder's journal can settle it).
  */
-import path from "node:path";
-import { ensurePrivateDir } from "../platform/atomic-file.js";
 import { systemClock, type Clock } from "../platform/clock.js";
 import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
-import { withLock } from "../platform/lock.js";
 import { accountName } from "../pool/account-name.js";
+import { refreshCoordinatorFor } from "../pool/open-store.js";
+import type { RefreshCoordinator, RefreshPlan, SendFailure } from "../pool/refresh-coordinator.js";
 import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { tokenExpiry } from "./jwt.js";
 import { tokensFromGrant } from "./sign-in.js";
-import { refreshGrant } from "./token-client.js";
+import { TokenSendError, refreshGrant } from "./token-client.js";
 
 export interface TokenRefresherOptions {
   store: PoolStore;
@@ -33,34 +34,40 @@ export interface TokenRefresherOptions {
   lockStaleMs?: number;
   /** How long to wait for another process's refresh of the same account. */
   leaseWaitMs?: number;
+  /** Who owns refreshes across processes; default: the store's own (refreshCoordinatorFor). */
+  coordinator?: RefreshCoordinator;
 }
 
 /** Codex's rule for tokens without a JWT `exp`: refresh when the last refresh is 8 days old. */
 const NO_EXPIRY_MAX_AGE_MS = 8 * 24 * 3600_000;
 
-function needsLogin(pool: Pool, account: Account): NeedsLoginError | null {
-  if (account.state.kind !== "needs-login") return null;
-  return new NeedsLoginError(
-    `${accountName(pool, account)} needs to sign in again (${account.state.reason}); run codex-pool login`,
-    account.state.reason,
-  );
-}
+export const IN_DOUBT_REASON = "refresh_in_doubt";
 
-function sameTokens(a: Tokens, b: Tokens): boolean {
-  return a.refreshToken === b.refreshToken && a.accessToken === b.accessToken;
+function blockedError(name: string, account: Account): NeedsLoginError | null {
+  if (account.state.kind === "ok") return null;
+  const reason = account.state.kind === "in-doubt" ? IN_DOUBT_REASON : account.state.reason;
+  const what =
+    account.state.kind === "in-doubt"
+      ? `a refresh of ${name} is in doubt (${account.state.reason}); run codex-pool login to sign it in again`
+      : `${name} needs to sign in again (${account.state.reason}); run codex-pool login`;
+  return new NeedsLoginError(what, reason);
 }
 
 export class TokenRefresher {
-  private readonly opts: Required<Omit<TokenRefresherOptions, "clock">> & { clock: Clock };
+  private readonly opts: TokenRefresherOptions & { clock: Clock };
+  private readonly coordinator: RefreshCoordinator;
   private readonly inFlight = new Map<string, Promise<Account>>();
 
   constructor(options: TokenRefresherOptions) {
-    this.opts = {
-      ...options,
-      clock: options.clock ?? systemClock,
-      lockStaleMs: options.lockStaleMs ?? 30_000,
-      leaseWaitMs: options.leaseWaitMs ?? 60_000,
-    };
+    this.opts = { ...options, clock: options.clock ?? systemClock };
+    this.coordinator =
+      options.coordinator ??
+      refreshCoordinatorFor(options.store, {
+        leasesDir: options.leasesDir,
+        clock: this.opts.clock,
+        ...(options.lockStaleMs !== undefined ? { lockStaleMs: options.lockStaleMs } : {}),
+        ...(options.leaseWaitMs !== undefined ? { leaseWaitMs: options.leaseWaitMs } : {}),
+      });
   }
 
   /** True when the access token stays valid for more than the skew. */
@@ -87,13 +94,13 @@ export class TokenRefresher {
   ): Promise<Account> {
     const pool = await this.opts.store.read();
     const account = this.find(pool, accountRef);
-    const blocked = needsLogin(pool, account);
+    const name = accountName(pool, account);
+    const blocked = blockedError(name, account);
     if (blocked) throw blocked;
     if (!options.force && this.isFresh(account.tokens)) return account;
     const running = this.inFlight.get(account.id);
     if (running) return running;
-    const name = accountName(pool, account);
-    const refresh = this.refreshUnderLease(account, name, options).finally(() => {
+    const refresh = this.refreshOnce(account, name, options).finally(() => {
       this.inFlight.delete(account.id);
     });
     this.inFlight.set(account.id, refresh);
@@ -108,71 +115,57 @@ export class TokenRefresher {
     return account;
   }
 
-  private async refreshUnderLease(
+  /** What the coordinator runs under ownership: one request to the token endpoint. */
+  plan(force: boolean): RefreshPlan {
+    const { authUrl, fetch, clock } = this.opts;
+    return {
+      needed: (current) => force || !this.isFresh(current.tokens),
+      send: async (account, { signal, timeoutMs }) => {
+        const grant = await refreshGrant(account.tokens.refreshToken, {
+          authUrl,
+          fetch,
+          timeoutMs,
+          ...(signal ? { signal } : {}),
+        });
+        return tokensFromGrant(grant, new Date(clock.now()), account.tokens);
+      },
+      classify: (error): SendFailure =>
+        error instanceof TokenSendError ? error.delivery : "unknown",
+    };
+  }
+
+  private async refreshOnce(
     seen: Account,
     name: string,
     options: { force?: boolean; signal?: AbortSignal },
   ): Promise<Account> {
-    const { store, leasesDir, clock } = this.opts;
-    await ensurePrivateDir(leasesDir);
-    return withLock(
-      path.join(leasesDir, `${seen.id}.lock`),
-      {
-        waitMs: this.opts.leaseWaitMs,
-        staleMs: this.opts.lockStaleMs,
-        purpose: "refresh lease",
-        what: `the token refresh of ${name}`,
-        clock,
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-      async () => {
-        // Re-read under the lease: another process may have refreshed while we waited.
-        const pool = await store.read();
-        const current = this.find(pool, seen.id);
-        const blocked = needsLogin(pool, current);
-        if (blocked) throw blocked;
-        if (!sameTokens(current.tokens, seen.tokens)) return current;
-        if (!options.force && this.isFresh(current.tokens)) return current;
-        return this.spend(current, options.signal);
-      },
+    const outcome = await this.coordinator.run(
+      seen,
+      this.plan(options.force === true),
+      options.signal,
     );
-  }
-
-  /** Spends the refresh token and records the outcome; called only while holding the lease. */
-  private async spend(account: Account, signal: AbortSignal | undefined): Promise<Account> {
-    const { store, clock } = this.opts;
-    const spent = account.tokens.refreshToken;
-    try {
-      const grant = await refreshGrant(spent, {
-        authUrl: this.opts.authUrl,
-        fetch: this.opts.fetch,
-        ...(signal ? { signal } : {}),
-      });
-      const now = new Date(clock.now());
-      return await store.transact((pool) => {
-        const row = this.find(pool, account.id);
-        // Someone replaced the tokens meanwhile (a new login, tokens adopted from codex): theirs stay.
-        if (row.tokens.refreshToken !== spent) return structuredClone(row);
-        row.tokens = tokensFromGrant(grant, now, row.tokens);
-        return structuredClone(row);
-      });
-    } catch (error) {
-      if (!(error instanceof NeedsLoginError)) throw error;
-      const since = new Date(clock.now()).toISOString();
-      let name = accountName({ accounts: [] }, account);
-      const replaced = await store.transact((pool) => {
-        name = accountName(pool, account);
-        const row = pool.accounts.find((a) => a.id === account.id);
-        if (!row || row.tokens.refreshToken !== spent) return row ? structuredClone(row) : null;
-        row.state = { kind: "needs-login", reason: error.reason, since };
-        return null;
-      });
-      if (replaced !== null && this.isFresh(replaced.tokens)) return replaced;
-      throw new NeedsLoginError(
-        `${name} needs to sign in again (${error.reason}); run codex-pool login`,
-        error.reason,
-        { cause: error },
-      );
+    switch (outcome.kind) {
+      case "current":
+      case "refreshed":
+        return outcome.account;
+      case "in-doubt": {
+        throw (
+          blockedError(name, outcome.account) ??
+          new NeedsLoginError(
+            `a refresh of ${name} is in doubt; run codex-pool login to sign it in again`,
+            IN_DOUBT_REASON,
+          )
+        );
+      }
+      case "needs-login":
+        // A new login replaced the dead token meanwhile: its tokens serve.
+        if (outcome.replaced !== null && this.isFresh(outcome.replaced.tokens)) {
+          return outcome.replaced;
+        }
+        throw new NeedsLoginError(
+          `${name} needs to sign in again (${outcome.reason}); run codex-pool login`,
+          outcome.reason,
+        );
     }
   }
 }

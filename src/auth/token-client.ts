@@ -34,6 +34,34 @@ export interface TokenGrant {
   expiresIn: number | null;
 }
 
+/**
+ * A token request that failed without a definitive answer, with how far it got: `not-sent` (the
+ * connection was never made, so a refresh token sent with it is still good), `answered` (the
+ * service answered a non-definitive failure, e.g. a 5xx: it did not rotate), `unknown` (sent, no
+ * answer: the service may have rotated). The shared pool's refresh protocol turns `unknown` into
+ * `in doubt` (docs/team-pool.md).
+ */
+export class TokenSendError extends TransientError {
+  readonly delivery: "not-sent" | "answered" | "unknown";
+  constructor(
+    message: string,
+    delivery: "not-sent" | "answered" | "unknown",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.delivery = delivery;
+  }
+}
+
+/** Connection errors that happen before a single byte of the request leaves this machine. */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
 const GrantSchema = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1).optional(),
@@ -81,10 +109,12 @@ async function post(
   } catch (error) {
     if (options.signal?.aborted) throw new CancelledError();
     const timedOut = error instanceof Error && error.name === "TimeoutError";
-    throw new TransientError(
+    const reason = networkReason(error);
+    throw new TokenSendError(
       timedOut
         ? `${what} timed out after ${Math.round(timeoutMs / 1000)}s; check the network and try again`
-        : `${what} failed: cannot reach ${new URL(options.authUrl).host} (${networkReason(error)}); check the network and try again`,
+        : `${what} failed: cannot reach ${new URL(options.authUrl).host} (${reason}); check the network and try again`,
+      !timedOut && NOT_SENT_CODES.has(reason) ? "not-sent" : "unknown",
       { cause: error },
     );
   }
@@ -143,8 +173,9 @@ export async function refreshGrant(
       reason,
     );
   }
-  throw new TransientError(
+  throw new TokenSendError(
     `token refresh failed: the server answered ${status}${failure.code ? ` (${failure.code})` : ""}; try again later`,
+    "answered",
   );
 }
 

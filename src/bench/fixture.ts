@@ -7,7 +7,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { poolPaths, systemTempDir } from "../platform/paths.js";
-import { PoolStore } from "../pool/store.js";
+import { FilePoolStore } from "../pool/file-store.js";
+import type { PoolStore } from "../pool/store.js";
 import { codexEnv, prepareCodexHome } from "../simulator/codex-home.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../simulator/index.js";
 import { addSimAccounts } from "../simulator/seed-pool.js";
@@ -64,7 +65,7 @@ export async function tempHomes(prefix = "codex-pool-bench-"): Promise<Homes> {
 }
 
 export function openStore(poolHome: string): PoolStore {
-  return new PoolStore({ paths: poolPaths(poolHome), lockWaitMs: 60_000, lockStaleMs: 30_000 });
+  return new FilePoolStore({ paths: poolPaths(poolHome), lockWaitMs: 60_000, lockStaleMs: 30_000 });
 }
 
 export interface World extends AsyncDisposable {

@@ -40,6 +40,9 @@ export function runProcess(
       if (code === 0) resolve({ stdout, stderr, ms });
       else reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr.slice(-500)}`));
     });
+    // A child that exits before reading its stdin (`codex --version`) closes the pipe under us:
+    // EPIPE then loses nothing, the exit code still decides.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

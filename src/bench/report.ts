@@ -49,6 +49,12 @@ const METHODS: Readonly<Record<string, string>> = {
     "N worker processes released together, each running 50 read-modify-write transactions that " +
     "add 1 to a counter in a pool of 11 accounts; the rate is all transactions over the wall " +
     "time (src/bench/store.ts).",
+  "Shared pool":
+    "a throwaway PostgreSQL 15 (initdb + pg_ctl, fsync off) and 8 worker processes on 8 pool " +
+    "homes refreshing through the claim protocol against the simulator's token endpoint, which " +
+    "refuses a reused refresh token. Storm: each round all 8 refresh the same 3 expired accounts " +
+    "at once. Takeover: a holder stops itself right after claiming and is killed; the time runs " +
+    "from the kill to another process's refreshed result (src/bench/pg.ts).",
   Memory:
     "VmRSS/VmHWM from /proc of the `codex-pool run` process (not codex) while the simulator " +
     "holds an exec turn for 3 s (src/bench/memory.ts).",

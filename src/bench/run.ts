@@ -7,6 +7,7 @@ import { benchDiscovery } from "./discovery.js";
 import { benchLaunchProbe } from "./launch-probe.js";
 import type { Figure, Progress } from "./measure.js";
 import { benchMemory } from "./memory.js";
+import { benchSharedPool } from "./pg.js";
 import { describeMachine, renderReport, writeReport } from "./report.js";
 import { benchStartup } from "./startup.js";
 import { benchStatus } from "./status.js";
@@ -24,6 +25,7 @@ const benches: [string, (p: Progress) => Promise<Figure[]>][] = [
   ["Session discovery", benchDiscovery],
   ["Quota", benchStatus],
   ["Pool store", benchStore],
+  ["Shared pool", benchSharedPool],
   ["Memory", benchMemory],
   ["Switch", benchSwitchGap],
   ["Launch", benchLaunchProbe],

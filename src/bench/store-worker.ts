@@ -5,13 +5,13 @@
  * Usage: node store-worker.js <poolHome> <counterAccountId> <n>
  */
 import { poolPaths } from "../platform/paths.js";
-import { PoolStore } from "../pool/store.js";
+import { FilePoolStore } from "../pool/file-store.js";
 
 const [poolHome, counterId, count] = process.argv.slice(2);
 if (poolHome === undefined || counterId === undefined || count === undefined) {
   throw new Error("usage: store-worker.js <poolHome> <counterAccountId> <n>");
 }
-const store = new PoolStore({
+const store = new FilePoolStore({
   paths: poolPaths(poolHome),
   lockWaitMs: 120_000,
   lockStaleMs: 30_000,

@@ -12,7 +12,8 @@ import {
 } from "../platform/paths.js";
 import { loadSettings, type SettingSource } from "../platform/settings.js";
 import type { SettingName, Settings } from "../platform/settings-table.js";
-import { PoolStore } from "../pool/store.js";
+import { openPoolStore } from "../pool/open-store.js";
+import type { PoolStore } from "../pool/store.js";
 import { Output } from "./output.js";
 
 export interface CommandContext {
@@ -47,12 +48,7 @@ export function createContext(options: ContextOptions = {}): CommandContext {
     sources,
     paths,
     codex: codexPaths(settings.codexHome),
-    store: new PoolStore({
-      paths,
-      lockWaitMs: settings.lockWaitMs,
-      lockStaleMs: settings.lockStaleMs,
-      clock,
-    }),
+    store: openPoolStore({ settings, env, paths, clock }),
     clock,
     out: options.out ?? Output.fromProcess(env, { json: options.json === true }),
     fetch: globalThis.fetch.bind(globalThis),

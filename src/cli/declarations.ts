@@ -195,6 +195,20 @@ export const COMMANDS = {
       "codex-pool shim uninstall",
     ],
   },
+  db: {
+    description: "the shared pool in PostgreSQL (database_url): migrate, push or pull",
+    args: {
+      action: {
+        name: "action",
+        required: true,
+        choices: ["migrate", "push", "pull"],
+        description:
+          "migrate (apply the schema), push (pool file → database), pull (database → pool file)",
+      },
+    },
+    options: {},
+    examples: ["codex-pool db migrate", "codex-pool db push", "codex-pool db pull"],
+  },
   // Hidden: the simulator as a process of its own, for tests, the bench and curious users.
   simulator: {
     description: "start the loopback ChatGPT simulator",

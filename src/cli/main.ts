@@ -42,7 +42,11 @@ async function runProgram(): Promise<number> {
         try {
           const { createContext } = await import("./context.js");
           const ctx = createContext({ flags, json });
-          code = await command.run(ctx);
+          try {
+            code = await command.run(ctx);
+          } finally {
+            await ctx.store.close(); // a database pool's connections would hold the process open
+          }
           // With --json the product is written only now: a failure leaves stdout empty.
           ctx.out.commit();
         } catch (error) {

@@ -38,6 +38,7 @@ export const HANDLERS: { readonly [N in CommandName]: () => Promise<Handler<Comm
   demo: async () => (await import("./commands/demo.js")).demo,
   completion: async () => (await import("./commands/completion.js")).completion,
   shim: async () => (await import("./commands/shim.js")).shim,
+  db: async () => (await import("./commands/db.js")).db,
   simulator: async () => (await import("./commands/simulator.js")).simulator,
 };
 

@@ -112,6 +112,13 @@ export function checkAccounts(pool: Pool, clock: Clock): Finding[] {
   }
   return pool.accounts.map((account, i) => {
     const name = accountNameAt(i + 1, account, { reveal: true });
+    if (account.state.kind === "in-doubt") {
+      return fail(
+        "account-login",
+        `${name}: a refresh is in doubt since ${account.state.since} (${account.state.reason}); it is not used until settled`,
+        "if the machine that refreshed it comes back, its journal settles it; otherwise sign in again: codex-pool login",
+      );
+    }
     if (account.state.kind === "needs-login") {
       return fail(
         "account-login",

@@ -11,7 +11,9 @@ import {
   checkEnvironment,
 } from "./codex-checks.js";
 import type { Finding } from "./finding.js";
+import { checkDatabase } from "./database-checks.js";
 import { checkAccounts, checkPoolHome } from "./pool-checks.js";
+import { PgPoolStore } from "../pool/pg/pg-store.js";
 
 export interface DoctorDeps {
   env: Env;
@@ -24,12 +26,10 @@ export interface DoctorDeps {
 }
 
 export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
-  const { findings: poolFindings, pool } = await checkPoolHome(
-    deps.paths,
-    deps.store,
-    deps.settings.lockStaleMs,
-    deps.clock,
-  );
+  const { findings: poolFindings, pool } =
+    deps.store instanceof PgPoolStore
+      ? await checkDatabase(deps.store)
+      : await checkPoolHome(deps.paths, deps.store, deps.settings.lockStaleMs, deps.clock);
   const [binary, auth, config, skew] = await Promise.all([
     checkCodexBinary(deps.env, deps.settings),
     checkAuthFile(deps.codex, pool),

@@ -6,12 +6,15 @@ const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
 const TOKEN_FIELD =
   /("?(?:access_token|refresh_token|id_token|accessToken|refreshToken|idToken|code_verifier|authorization_code|code)"?\s*[:=]\s*)"[^"]*"/gi;
+/** The password of a database URL (`postgres://user:secret@host`). */
+const URL_PASSWORD = /\b(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]+@/gi;
 const REFRESH_TOKEN_SHAPE = /\b(?:rt|rtk|sess)[-_][A-Za-z0-9._-]{6,}/g;
 
 export function redact(text: string): string {
   return text
     .replace(JWT, "[redacted-jwt]")
     .replace(BEARER, "$1 [redacted]")
+    .replace(URL_PASSWORD, "$1***@")
     .replace(TOKEN_FIELD, '$1"[redacted]"')
     .replace(REFRESH_TOKEN_SHAPE, "[redacted-token]");
 }

@@ -2,7 +2,8 @@
  * The one declarative settings table (STYLE.md rule 11). Validation, `--help` text, the README's
  * settings section and `config.toml` keys are all generated from it. Add a setting here and only here.
  */
-export type SettingType = "string" | "url" | "path" | "integer" | "percent" | "boolean";
+export type SettingType =
+  "string" | "url" | "database-url" | "path" | "integer" | "percent" | "boolean";
 
 export interface SettingDef {
   readonly type: SettingType;
@@ -212,6 +213,30 @@ export const SETTINGS = {
     min: 1,
     max: 3600,
     description: "How long to look for a new session's rollout file after launch (seconds).",
+  },
+  databaseUrl: {
+    type: "database-url",
+    env: "CODEX_POOL_DATABASE_URL",
+    toml: "database_url",
+    default: "",
+    description:
+      "A `postgres://` URL: share one pool among machines in PostgreSQL instead of the local file (see Team pool). Its password is never printed.",
+  },
+  databaseListenUrl: {
+    type: "database-url",
+    env: "CODEX_POOL_DATABASE_LISTEN_URL",
+    toml: "database_listen_url",
+    default: "",
+    description:
+      "A direct (non-pooled) `postgres://` URL for change notifications when `database_url` goes through a pooler in transaction mode. Default: `database_url`.",
+  },
+  databaseKeyFile: {
+    type: "path",
+    env: "CODEX_POOL_DATABASE_KEY_FILE",
+    toml: "database_key_file",
+    default: "",
+    description:
+      "A file (mode 0600) holding the team's key for the tokens in the database, when `CODEX_POOL_DATABASE_KEY` is not set.",
   },
 } as const satisfies Record<string, SettingDef>;
 

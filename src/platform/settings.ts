@@ -70,6 +70,14 @@ export function parseSettingValue(
       if (url.protocol !== "https:" && url.protocol !== "http:") bad("an http(s) URL");
       return value.replace(/\/+$/, "");
     }
+    case "database-url":
+      // Checked by shape only: the password it may hold must never reach a message.
+      if (!/^postgres(?:ql)?:\/\/[^\s]+$/.test(value)) {
+        throw new ConfigError(
+          `invalid ${where}: not a PostgreSQL URL (expected postgres://user:password@host:5432/database)`,
+        );
+      }
+      return value;
     case "integer":
     case "percent": {
       if (!/^-?\d+$/.test(value))
@@ -144,8 +152,9 @@ export function loadSettings(options: LoadSettingsOptions): LoadedSettings {
       source = "default";
     }
     const where = describeSource(name, source, file);
-    values[name] =
-      def.type === "path" || raw !== "" ? parseSettingValue(name, raw, where, env) : raw;
+    // "" is "unset / automatic", except for a path that must have a value (the homes).
+    const required = def.type === "path" && def.default !== "";
+    values[name] = required || raw !== "" ? parseSettingValue(name, raw, where, env) : raw;
     sources[name] = source;
   };
 

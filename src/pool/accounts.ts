@@ -152,6 +152,7 @@ export function adoptTokens(
   const account = matches.length === 1 ? matches[0] : undefined;
   if (!account || !isNewerTokens(account.tokens, tokens)) return null;
   account.tokens = tokens;
-  if (account.state.kind === "needs-login") account.state = { kind: "ok" };
+  // Newer tokens than the pool's settle a dead login or a refresh in doubt alike.
+  if (account.state.kind !== "ok") account.state = { kind: "ok" };
   return account;
 }

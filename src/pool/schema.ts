@@ -115,6 +115,12 @@ export type Tokens = z.infer<typeof TokensSchema>;
 export const AccountStateSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ok") }),
   z.object({ kind: z.literal("needs-login"), reason: z.string(), since: IsoTime }),
+  /**
+   * A refresh was sent and nobody knows whether the service rotated the token (a shared pool's
+   * holder died or stalled after sending): never spent again until its holder's journal or a new
+   * login settles it (docs/team-pool.md "In doubt").
+   */
+  z.object({ kind: z.literal("in-doubt"), reason: z.string(), since: IsoTime }),
 ]);
 export type AccountState = z.infer<typeof AccountStateSchema>;
 

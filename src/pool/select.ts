@@ -92,8 +92,10 @@ function judge(
   busy: Set<string>,
 ): Verdict {
   const { now, floors } = options;
-  if (account.state.kind === "needs-login") {
-    return skip("needs-login", `needs login (${account.state.reason})`);
+  if (account.state.kind !== "ok") {
+    // An account whose refresh is in doubt is never handed out: its refresh token may be spent.
+    const what = account.state.kind === "in-doubt" ? "refresh in doubt" : "needs login";
+    return skip("needs-login", `${what} (${account.state.reason})`);
   }
   const missing = notIncludedFor(account, options.model);
   if (missing !== null) {

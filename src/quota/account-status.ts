@@ -39,8 +39,12 @@ export function accountQuotaStatus(
     bottleneck: verdict.bottleneck,
     verdict,
   };
-  if (account.state.kind === "needs-login") {
-    return { ...base, state: "needs-login", detail: account.state.reason };
+  if (account.state.kind !== "ok") {
+    const detail =
+      account.state.kind === "in-doubt"
+        ? `refresh in doubt: ${account.state.reason}`
+        : account.state.reason;
+    return { ...base, state: "needs-login", detail };
   }
   const missing = notIncludedFor(account, null);
   if (missing !== null) {

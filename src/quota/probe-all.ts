@@ -25,7 +25,7 @@ export interface FreshnessOptions {
 
 /** Whether this account should be probed now (by `status`, `switch --best`, a launch). */
 export function needsProbe(account: Account, now: Date, options: FreshnessOptions): boolean {
-  if (account.state.kind === "needs-login") return false;
+  if (account.state.kind !== "ok") return false;
   // Asking again during a throttle only prolongs it (docs/chatgpt-backend.md §3.3).
   const retryAt = account.probeError?.retryAt;
   if (retryAt != null && Date.parse(retryAt) > now.getTime()) return false;

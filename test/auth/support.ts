@@ -2,11 +2,12 @@
 import net from "node:net";
 import { storeSignIn, type SignInResult } from "../../src/auth/sign-in.js";
 import { poolPaths } from "../../src/platform/paths.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import type { Simulator } from "../../src/simulator/index.js";
 
 export function makeStore(poolHome: string): PoolStore {
-  return new PoolStore({ paths: poolPaths(poolHome), lockWaitMs: 15_000, lockStaleMs: 30_000 });
+  return new FilePoolStore({ paths: poolPaths(poolHome), lockWaitMs: 15_000, lockStaleMs: 30_000 });
 }
 
 /** Puts an account with freshly minted simulator tokens into the pool. */

@@ -7,7 +7,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { poolPaths } from "../../src/platform/paths.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import type { Pool } from "../../src/pool/schema.js";
 import { CLI, runCli, type CliResult } from "../helpers/cli.js";
 import {
@@ -66,7 +67,7 @@ async function twoAccounts(homes: Homes) {
 }
 
 function storeOf(homes: Homes): PoolStore {
-  return new PoolStore({
+  return new FilePoolStore({
     paths: poolPaths(homes.poolHome),
     lockWaitMs: 5_000,
     lockStaleMs: 30_000,

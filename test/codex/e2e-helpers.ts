@@ -4,7 +4,8 @@ import path from "node:path";
 import { tokenExpiry } from "../../src/auth/jwt.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import { upsertAccount } from "../../src/pool/accounts.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
 import { CODEX_BIN, CODEX_OVERRIDDEN, haveCodexBin } from "../helpers/codex-bin.js";
@@ -51,7 +52,7 @@ export async function poolWorld(
     .join("\n");
   if (options.codexConfig) config = options.codexConfig(config);
   await fs.writeFile(configFile, config);
-  const store = new PoolStore({
+  const store = new FilePoolStore({
     paths: poolPaths(poolHome),
     lockWaitMs: 5000,
     lockStaleMs: 30_000,

@@ -13,8 +13,11 @@ export interface Worker {
   waitFor(text: string): Promise<void>;
 }
 
-export function startWorker(args: string[]): Worker {
-  const child = spawn(process.execPath, [WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export function startWorker(args: string[], env: Record<string, string> = {}): Worker {
+  const child = spawn(process.execPath, [WORKER, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   const waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];

@@ -8,15 +8,20 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { poolPaths } from "../../src/platform/paths.js";
 import { PoolCorruptError } from "../../src/platform/errors.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import { emptyPool } from "../../src/pool/schema.js";
 import { killWorker, startWorker } from "../helpers/pool-worker.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const COUNTER_ID = "acc_counter000";
 
-function storeAt(poolHome: string, waitMs = 10_000, staleMs = 60_000): PoolStore {
-  return new PoolStore({ paths: poolPaths(poolHome), lockWaitMs: waitMs, lockStaleMs: staleMs });
+function storeAt(poolHome: string, waitMs = 10_000, staleMs = 60_000): FilePoolStore {
+  return new FilePoolStore({
+    paths: poolPaths(poolHome),
+    lockWaitMs: waitMs,
+    lockStaleMs: staleMs,
+  });
 }
 
 async function counter(store: PoolStore): Promise<number> {

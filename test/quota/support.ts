@@ -4,12 +4,13 @@ import { TokenRefresher } from "../../src/auth/refresher.js";
 import { upsertAccount } from "../../src/pool/accounts.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import type { Account, QuotaSnapshot } from "../../src/pool/schema.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import type { ProbeDeps } from "../../src/quota/probe-account.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
 
 export function makeStore(poolHome: string): PoolStore {
-  return new PoolStore({ paths: poolPaths(poolHome), lockWaitMs: 15_000, lockStaleMs: 30_000 });
+  return new FilePoolStore({ paths: poolPaths(poolHome), lockWaitMs: 15_000, lockStaleMs: 30_000 });
 }
 
 export async function withSim(accounts: SimAccountSpec[]): Promise<Simulator & AsyncDisposable> {

@@ -18,6 +18,12 @@ describe("redact", () => {
     expect(redact(text)).toBe(text);
   });
 
+  it("masks the password of a database URL, and only that", () => {
+    const out = redact("cannot reach postgres://alice:s3cr%40t-pw@db.example.com:5432/codex now");
+    expect(out).toBe("cannot reach postgres://alice:***@db.example.com:5432/codex now");
+    expect(redact("postgresql://bob@db/codex")).toBe("postgresql://bob@db/codex");
+  });
+
   it("masks known secret values whatever their shape", () => {
     expect(redactSecrets("x plainsecretvalue y", ["plainsecretvalue"])).toBe("x [redacted] y");
   });

@@ -52,6 +52,26 @@ describe("settings", () => {
     ).toThrow(/CODEX_POOL_CONTINUE.*boolean/);
   });
 
+  it("takes a postgres:// database URL, and refuses another without echoing it", async () => {
+    await using dir = await tempDir();
+    const env = { HOME: dir.path, CODEX_POOL_HOME: dir.join("pool") };
+    const url = "postgres://alice:pw@db.example.com:5432/codex";
+    const { settings } = loadSettings({ env: { ...env, CODEX_POOL_DATABASE_URL: url } });
+    expect(settings.databaseUrl).toBe(url);
+    expect(loadSettings({ env }).settings.databaseUrl).toBe("");
+    expect(loadSettings({ env }).settings.databaseKeyFile).toBe("");
+    const bad = "mysql://alice:hunter2@db/codex";
+    let error: unknown = null;
+    try {
+      loadSettings({ env: { ...env, CODEX_POOL_DATABASE_URL: bad } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain("CODEX_POOL_DATABASE_URL");
+    expect((error as Error).message).not.toContain("hunter2");
+  });
+
   it("rejects unknown keys and broken TOML in config.toml with the file named", async () => {
     await using dir = await tempDir();
     const poolHome = dir.join("pool");

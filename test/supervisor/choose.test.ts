@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/platform/clock.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import type { Account, LiveSession, Pool, QuotaSnapshot } from "../../src/pool/schema.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import type { ProbeOutcome } from "../../src/quota/probe-account.js";
 import { makeWindow } from "../../src/quota/windows.js";
 import { chooseAccount, type ChooseDeps } from "../../src/supervisor/choose.js";
@@ -82,7 +83,7 @@ async function setup(
   } = {},
 ): Promise<Setup> {
   const dir = await tempDir();
-  const store = new PoolStore({
+  const store = new FilePoolStore({
     paths: poolPaths(dir.path),
     lockWaitMs: 5000,
     lockStaleMs: 30_000,

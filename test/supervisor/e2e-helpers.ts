@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import { poolPaths } from "../../src/platform/paths.js";
 import type { Pool } from "../../src/pool/schema.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
 import { addSimAccounts } from "../../src/simulator/seed-pool.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
@@ -43,7 +44,7 @@ export async function fixture(accounts: SimAccountSpec[]): Promise<Fixture> {
     NODE_EXTRA_CA_CERTS: sim.caFile,
     CODEX_POOL_KILL_GRACE: "3",
   });
-  const store = new PoolStore({
+  const store = new FilePoolStore({
     paths: poolPaths(homes.poolHome),
     lockWaitMs: 10_000,
     lockStaleMs: 30_000,

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { poolPaths } from "../../src/platform/paths.js";
 import { emptyPool, type LiveSession, type Pool } from "../../src/pool/schema.js";
-import { PoolStore, type TransactContext, type TransactOptions } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { TransactContext, TransactOptions } from "../../src/pool/store.js";
 import {
   HEARTBEAT_MAX_AGE_MS,
   LiveSessionRecord,
@@ -34,7 +35,7 @@ function entry(pid: number, account: string, heartbeatAgeMs = 0, host = "here"):
 }
 
 /** The real store, announcing each committed transaction (a pass-through spy). */
-class ObservedStore extends PoolStore {
+class ObservedStore extends FilePoolStore {
   private waiters: (() => void)[] = [];
 
   nextCommit(): Promise<void> {

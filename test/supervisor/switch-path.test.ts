@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/platform/clock.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import type { Account, QuotaSnapshot } from "../../src/pool/schema.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { PoolStore } from "../../src/pool/store.js";
 import type { ProbeOutcome } from "../../src/quota/probe-account.js";
 import { makeWindow } from "../../src/quota/windows.js";
 import {
@@ -58,7 +59,7 @@ function account(id: string): Account {
 }
 
 /** A store that counts its transactions. */
-class CountingStore extends PoolStore {
+class CountingStore extends FilePoolStore {
   transactions = 0;
   override transact<T>(...args: Parameters<PoolStore["transact"]>): Promise<T> {
     this.transactions += 1;
@@ -165,7 +166,7 @@ describe("a switch's selection", () => {
 
   it("a fresh check that finds the account out moves on without claiming it", async () => {
     await using dir = await tempDir();
-    const store = new PoolStore({
+    const store = new FilePoolStore({
       paths: poolPaths(dir.path),
       lockWaitMs: 5_000,
       lockStaleMs: 30_000,

@@ -15,7 +15,7 @@ export interface ListedAccount {
   email: string;
   accountId: string;
   plan: string | null;
-  state: "ok" | "needs-login";
+  state: Account["state"]["kind"];
   stateReason: string | null;
   default: boolean;
   label: string | null;
@@ -32,7 +32,7 @@ export function listedAccounts(pool: Pool): ListedAccount[] {
     accountId: a.accountId,
     plan: a.plan,
     state: a.state.kind,
-    stateReason: a.state.kind === "needs-login" ? a.state.reason : null,
+    stateReason: a.state.kind === "ok" ? null : a.state.reason,
     default: pool.defaultAccount === a.id,
     label: a.label,
     addedAt: a.addedAt,
@@ -74,7 +74,7 @@ export async function list(ctx: CommandContext, opts: CommandInput<"list">): Pro
     a.email,
     a.plan ?? "-",
     a.label ?? "",
-    a.state === "ok" ? "ok" : ctx.out.paint("yellow", `needs-login (${a.stateReason ?? "?"})`),
+    a.state === "ok" ? "ok" : ctx.out.paint("yellow", `${a.state} (${a.stateReason ?? "?"})`),
     ago(a.lastUsedAt, now),
   ]);
   for (const line of renderTable(["#", "", "EMAIL", "PLAN", "LABEL", "STATE", "LAST USED"], rows)) {

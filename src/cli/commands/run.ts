@@ -95,10 +95,11 @@ export async function run(ctx: CommandContext, options: RunOptions): Promise<num
     options.account !== undefined
       ? resolveAccount(pool, options.account)
       : chooseAccount(ctx, pool.accounts, pool.defaultAccount);
-  if (account.state.kind === "needs-login") {
+  // Never hand codex a dead sign-in, nor a refresh token whose spend is in doubt (docs/team-pool.md).
+  if (account.state.kind !== "ok") {
     throw new NeedsLoginError(
-      `${accountName(pool, account)} needs to sign in again; run codex-pool login`,
-      account.state.reason,
+      `${accountName(pool, account)} needs to sign in again (${account.state.reason}); run codex-pool login`,
+      account.state.kind === "in-doubt" ? "refresh_in_doubt" : account.state.reason,
     );
   }
   if (!isSessionLaunch(args)) {

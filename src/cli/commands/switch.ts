@@ -101,8 +101,9 @@ export async function switchCmd(ctx: CommandContext, opts: SwitchOptions): Promi
       }
       const index = accountIndex(pool, target.id);
       const name = accountName(pool, target);
-      if (target.state.kind === "needs-login") {
-        // Commit the adoption (if any) but do not hand codex a dead sign-in.
+      if (target.state.kind !== "ok") {
+        // Commit the adoption (if any) but do not hand codex a dead sign-in, nor a refresh token
+        // whose spend is in doubt (docs/team-pool.md).
         const reason = target.state.reason;
         return { ok: "needs-login" as const, adopted, name, reason };
       }

@@ -9,7 +9,7 @@ import { resolveCodexBinary } from "../../codex/binary.js";
 import { ensurePrivateDir } from "../../platform/atomic-file.js";
 import { homeDir, poolPaths, systemTempDir, type Env } from "../../platform/paths.js";
 import { defaultSettings } from "../../platform/settings.js";
-import { PoolStore } from "../../pool/store.js";
+import { FilePoolStore } from "../../pool/file-store.js";
 import { codexEnv, prepareCodexHome, startSimulator } from "../../simulator/index.js";
 import { addSimAccounts } from "../../simulator/seed-pool.js";
 import type { SimAccountSpec, Simulator } from "../../simulator/index.js";
@@ -90,7 +90,7 @@ export async function createDemoWorld(env: Env, options: { tui: boolean }): Prom
     const project = path.join(dir, "project");
     await fs.mkdir(project, { recursive: true });
     await prepareCodexHome(codexHome, sim, { cwd: project });
-    const store = new PoolStore({
+    const store = new FilePoolStore({
       paths: poolPaths(poolHome),
       lockWaitMs: 10_000,
       lockStaleMs: 30_000,

@@ -1,0 +1,480 @@
+/**
+ * The PostgreSQL backend of the pool store (docs/decisions.md decision 12, docs/team-pool.md).
+ * `transact` keeps the file store's whole-pool semantics in one short database transaction,
+ * serialised per pool by a transaction-scoped advisory lock (which also works behind a pooler in
+ * transaction mode): read the rows, run the change on the pool they make, validate, write only the
+ * rows that changed (tokens encrypted under a new token generation), append audit rows derived
+ * from what changed, bump the pool's version and notify — all committed together or not at all.
+ * It is never held across a network call other than the database's own.
+ *
+ * Live sessions expire by the database clock; their ages reach callers as times on this machine's
+ * clock (rows.ts). Reads are one repeatable-read snapshot.
+ */
+import os from "node:os";
+import { systemClock, type Clock } from "../../platform/clock.js";
+import { LockTimeoutError } from "../../platform/errors.js";
+import { withLock } from "../../platform/lock.js";
+import { ensurePrivateDir } from "../../platform/atomic-file.js";
+import type { PoolPaths } from "../../platform/paths.js";
+import { POOL_VERSION, PoolSchema, type Pool } from "../schema.js";
+import type { PoolStore, StoreSubscription, TransactContext, TransactOptions } from "../store.js";
+import { DatabaseKeyError, TokenCipher, keyCheckMatches, makeKeyCheck } from "./crypto.js";
+import {
+  CHANNEL,
+  POOL_LOCK_KEY,
+  assertMigrated,
+  connect,
+  guarded,
+  redactDatabaseUrl,
+  sanitizeDbError,
+  type Sql,
+  type TxSql,
+} from "./db.js";
+import { replayJournal } from "./journal.js";
+import {
+  accountOf,
+  docOf,
+  sameTokenFields,
+  sealTokens,
+  sessionKey,
+  sessionOf,
+  type AccountRow,
+  type AuditEvent,
+  type SessionRow,
+} from "./rows.js";
+
+/**
+ * A live session's row expires this long after its last heartbeat, by the database clock. It
+ * matches the supervisor's own judgement of a silent session (src/supervisor/live-sessions.ts
+ * HEARTBEAT_MAX_AGE_MS), so both agree on when an account is free again.
+ */
+export const SESSION_TTL_MS = 5 * 60_000;
+
+export interface PgPoolStoreOptions {
+  url: string;
+  /** A direct (non-pooled) URL for LISTEN; the main URL when absent. */
+  listenUrl?: string;
+  /** The team's data key; called once, on first use (a missing key fails then, not at start). */
+  key: () => Buffer;
+  /** This machine's pool home: the journal and the local lock live there. */
+  paths: PoolPaths;
+  lockWaitMs: number;
+  lockStaleMs: number;
+  clock?: Clock;
+  sessionTtlMs?: number;
+  /** Who we are in the audit (default: this host, pid and OS user). */
+  identity?: { host: string; pid: number; osUser: string };
+}
+
+function osUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+export interface Loaded {
+  pool: Pool;
+  generations: Map<string, number>;
+  version: number;
+}
+
+export interface Ready {
+  sql: Sql;
+  cipher: TokenCipher;
+}
+
+export class PgPoolStore implements PoolStore {
+  readonly kind = "postgres" as const;
+  readonly location: string;
+  readonly paths: PoolPaths;
+  readonly clock: Clock;
+  readonly identity: { host: string; pid: number; osUser: string };
+  private readonly opts: PgPoolStoreOptions;
+  private opening: Promise<Ready> | null = null;
+  private sqlHandle: Sql | null = null;
+
+  constructor(options: PgPoolStoreOptions) {
+    this.opts = options;
+    this.paths = options.paths;
+    this.clock = options.clock ?? systemClock;
+    this.location = redactDatabaseUrl(options.url);
+    this.identity = options.identity ?? { host: os.hostname(), pid: process.pid, osUser: osUser() };
+  }
+
+  get url(): string {
+    return this.opts.url;
+  }
+
+  /** Connects, checks the schema and the key, and replays this machine's journal (once). */
+  ready(): Promise<Ready> {
+    this.opening ??= this.open().catch((error: unknown) => {
+      this.opening = null;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  private async open(): Promise<Ready> {
+    const sql = (this.sqlHandle ??= await connect(this.opts.url));
+    const cipher = new TokenCipher(this.opts.key());
+    await guarded(this.opts.url, async () => {
+      await assertMigrated(sql, this.location);
+      await this.checkKey(sql, cipher);
+    });
+    const ready = { sql, cipher };
+    await replayJournal(this, ready);
+    return ready;
+  }
+
+  private async checkKey(sql: Sql, cipher: TokenCipher): Promise<void> {
+    const [row] = await sql<{ key_check: Uint8Array | null }[]>`
+      select key_check from codex_pool.pool`;
+    if (row?.key_check) {
+      if (!keyCheckMatches(cipher, row.key_check)) throw wrongKey(this.location);
+      return;
+    }
+    // The first member to use the pool sets the check value; a race between two keeps the first.
+    const [set] = await sql<{ key_check: Uint8Array }[]>`
+      update codex_pool.pool set key_check = coalesce(key_check, ${makeKeyCheck(cipher)})
+      returning key_check`;
+    if (set && !keyCheckMatches(cipher, set.key_check)) throw wrongKey(this.location);
+  }
+
+  async read(): Promise<Pool> {
+    const { sql, cipher } = await this.ready();
+    return guarded(this.opts.url, () =>
+      sql.begin("isolation level repeatable read read only", (tx) => this.load(tx, cipher)),
+    ).then((loaded) => loaded.pool);
+  }
+
+  /** Everything, as one pool (inside the caller's transaction). */
+  async load(tx: TxSql, cipher: TokenCipher): Promise<Loaded> {
+    const [poolRow] = await tx<{ version: string; default_account: string | null }[]>`
+      select version::text as version, default_account from codex_pool.pool`;
+    const accounts = await tx<AccountRow[]>`
+      select id, chatgpt_account_id, email, doc, token_generation::float8 as gen,
+             access_token, refresh_token, id_token, access_expires_at, last_refresh_at
+        from codex_pool.accounts order by position, id`;
+    const sessions = await tx<SessionRow[]>`
+      select host, pid, account, session_id, phase,
+             extract(epoch from clock_timestamp() - started_at)::float8 * 1000 as started_age_ms,
+             extract(epoch from clock_timestamp() - heartbeat_at)::float8 * 1000 as heartbeat_age_ms
+        from codex_pool.sessions where expires_at > clock_timestamp() order by started_at, host, pid`;
+    const now = this.clock.now();
+    const pool = PoolSchema.parse({
+      version: POOL_VERSION,
+      defaultAccount: poolRow?.default_account ?? null,
+      accounts: accounts.map((row) => accountOf(cipher, row)),
+      sessions: sessions.map((row) => sessionOf(row, now)),
+    });
+    return {
+      pool,
+      generations: new Map(accounts.map((a) => [a.id, a.gen])),
+      version: Number(poolRow?.version ?? 0),
+    };
+  }
+
+  async transact<T>(
+    change: (pool: Pool, tx: TransactContext) => T | Promise<T>,
+    options: TransactOptions<T> = {},
+  ): Promise<T> {
+    if (options.afterCommit === undefined) return this.commit(change, options.signal);
+    // The follow-up is a local write (e.g. $CODEX_HOME/auth.json): this machine's other writers
+    // must not slip in between the commit and it, so both run under the local pool lock.
+    await ensurePrivateDir(this.paths.poolHome, { tighten: true });
+    return withLock(
+      this.paths.poolLock,
+      {
+        waitMs: this.opts.lockWaitMs,
+        staleMs: this.opts.lockStaleMs,
+        purpose: "pool transaction",
+        what: "the pool",
+        clock: this.clock,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      async () => {
+        const result = await this.commit(change, options.signal);
+        if (options.afterCommit) await options.afterCommit(result);
+        return result;
+      },
+    );
+  }
+
+  /** The pool lock, inside a transaction: every writer of the pool's rows takes it first. */
+  async lockPool(tx: TxSql): Promise<void> {
+    await tx.unsafe(
+      `set local lock_timeout = '${Math.max(1, Math.round(this.opts.lockWaitMs))}ms'`,
+    );
+    await tx`select pg_advisory_xact_lock(${POOL_LOCK_KEY}::int8)`;
+  }
+
+  /** Runs `fn` in one transaction holding the pool lock; a lock wait past lockWaitMs fails clearly. */
+  async withPoolLock<T>(fn: (tx: TxSql, ready: Ready) => Promise<T>, opened?: Ready): Promise<T> {
+    const ready = opened ?? (await this.ready());
+    try {
+      return (await ready.sql.begin(async (tx) => {
+        await this.lockPool(tx);
+        return fn(tx, ready);
+      })) as T;
+    } catch (error) {
+      const clean = sanitizeDbError(error, this.opts.url);
+      if ((clean as { code?: unknown }).code === "55P03") {
+        throw new LockTimeoutError(
+          `the pool database is busy: another writer held the pool for ${Math.round(this.opts.lockWaitMs / 1000)}s; try again`,
+        );
+      }
+      throw clean;
+    }
+  }
+
+  private async commit<T>(
+    change: (pool: Pool, tx: TransactContext) => T | Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return this.withPoolLock(async (tx, { cipher }) => {
+      const events: AuditEvent[] = [];
+      const expired = await tx<{ account: string }[]>`
+        delete from codex_pool.sessions where expires_at <= clock_timestamp() returning account`;
+      for (const e of expired) {
+        events.push({ account: e.account, action: "release", detail: { expired: true } });
+      }
+      const loaded = await this.load(tx, cipher);
+      const before = structuredClone(loaded.pool);
+      const context: TransactContext = { signal: signal ?? new AbortController().signal };
+      const result = await change(loaded.pool, context);
+      const after = PoolSchema.parse(loaded.pool); // a bug in `change` must not reach the rows
+      signal?.throwIfAborted();
+      const changed = await this.write(tx, cipher, before, after, loaded.generations, events);
+      if (changed || events.length > 0) await this.finish(tx, events);
+      return result;
+    });
+  }
+
+  /** Audit rows, the version bump and the notification, in the caller's transaction. */
+  async finish(tx: TxSql, events: AuditEvent[]): Promise<number> {
+    const { host, pid, osUser: user } = this.identity;
+    for (const e of events) {
+      await tx`
+        insert into codex_pool.audit (host, pid, os_user, account, action, detail)
+        values (${host}, ${pid}, ${user}, ${e.account}, ${e.action},
+                ${e.detail ? tx.json(e.detail) : null})`;
+    }
+    const [row] = await tx<{ version: string }[]>`
+      update codex_pool.pool set version = version + 1 returning version::text as version`;
+    const version = row?.version ?? "0";
+    await tx`select pg_notify(${CHANNEL}, ${version})`;
+    return Number(version);
+  }
+
+  /** Writes what differs between `before` and `after`; returns whether anything did. */
+  private async write(
+    tx: TxSql,
+    cipher: TokenCipher,
+    before: Pool,
+    after: Pool,
+    generations: Map<string, number>,
+    events: AuditEvent[],
+  ): Promise<boolean> {
+    let changed = false;
+    const firstEvent = events.length;
+    const old = new Map(before.accounts.map((a) => [a.id, a]));
+    const kept = new Set(after.accounts.map((a) => a.id));
+    for (const a of before.accounts) {
+      if (kept.has(a.id)) continue;
+      await tx`delete from codex_pool.accounts where id = ${a.id}`;
+      events.push({ account: a.id, action: "remove" });
+      changed = true;
+    }
+    for (const a of after.accounts) {
+      const b = old.get(a.id);
+      if (b === undefined) {
+        const sealed = sealTokens(cipher, a.id, 1, a.tokens);
+        await tx`
+          insert into codex_pool.accounts
+            (id, position, chatgpt_account_id, email, doc, token_generation, access_token,
+             refresh_token, id_token, access_expires_at, last_refresh_at)
+          values (${a.id}, 0, ${a.accountId}, ${a.email}, ${tx.json(json(docOf(a)))}, 1,
+                  ${sealed.access_token}, ${sealed.refresh_token}, ${sealed.id_token},
+                  ${sealed.access_expires_at}, ${sealed.last_refresh_at})`;
+        events.push({ account: a.id, action: "login", detail: { generation: 1 } });
+        changed = true;
+        continue;
+      }
+      if (!sameTokenFields(a.tokens, b.tokens)) {
+        const gen = (generations.get(a.id) ?? 0) + 1;
+        const sealed = sealTokens(cipher, a.id, gen, a.tokens);
+        const rows = await tx`
+          update codex_pool.accounts set token_generation = ${gen},
+            access_token = ${sealed.access_token}, refresh_token = ${sealed.refresh_token},
+            id_token = ${sealed.id_token}, access_expires_at = ${sealed.access_expires_at},
+            last_refresh_at = ${sealed.last_refresh_at}, updated_at = clock_timestamp()
+          where id = ${a.id} and token_generation = ${gen - 1}`;
+        // Impossible under the pool lock; a lost row must fail the whole transaction, not half.
+        if (rows.count !== 1) throw new Error(`account ${a.id} changed under the pool lock`);
+        const login = b.state.kind !== "ok" && a.state.kind === "ok";
+        events.push({
+          account: a.id,
+          action: login ? "login" : "refresh",
+          detail: { generation: gen },
+        });
+        changed = true;
+      }
+      const docA = JSON.stringify(docOf(a));
+      if (docA !== JSON.stringify(docOf(b)) || a.accountId !== b.accountId || a.email !== b.email) {
+        await tx`
+          update codex_pool.accounts set doc = ${tx.json(json(docOf(a)))},
+            chatgpt_account_id = ${a.accountId}, email = ${a.email}, updated_at = clock_timestamp()
+          where id = ${a.id}`;
+        if (a.state.kind !== b.state.kind && a.state.kind !== "ok") {
+          events.push({ account: a.id, action: a.state.kind, detail: { reason: a.state.reason } });
+        }
+        changed = true;
+      }
+    }
+    const order = after.accounts.map((a) => a.id);
+    const oldOrder = before.accounts.map((a) => a.id).filter((id) => kept.has(id));
+    if (order.join("\u0000") !== oldOrder.join("\u0000")) {
+      await tx`
+        update codex_pool.accounts a set position = v.ord
+          from unnest(${tx.array(order)}::text[]) with ordinality as v(id, ord)
+         where a.id = v.id`;
+      changed = true;
+    }
+    if (after.defaultAccount !== before.defaultAccount) {
+      await tx`update codex_pool.pool set default_account = ${after.defaultAccount}`;
+      changed = true;
+    }
+    // A session's release is told before what happened to accounts (a removal), its lease after.
+    const releases: AuditEvent[] = [];
+    const leases: AuditEvent[] = [];
+    const sessions = await this.writeSessions(tx, before, after, releases, leases);
+    events.splice(firstEvent, 0, ...releases);
+    events.push(...leases);
+    return sessions || changed;
+  }
+
+  private async writeSessions(
+    tx: TxSql,
+    before: Pool,
+    after: Pool,
+    releases: AuditEvent[],
+    leases: AuditEvent[],
+  ): Promise<boolean> {
+    const ttl = `${this.opts.sessionTtlMs ?? SESSION_TTL_MS} milliseconds`;
+    let changed = false;
+    const old = new Map(before.sessions.map((s) => [sessionKey(s), s]));
+    const kept = new Set(after.sessions.map(sessionKey));
+    for (const s of before.sessions) {
+      if (kept.has(sessionKey(s))) continue;
+      await tx`delete from codex_pool.sessions where host = ${s.host} and pid = ${s.pid}`;
+      releases.push({
+        account: s.account,
+        action: "release",
+        detail: { host: s.host, pid: s.pid },
+      });
+      changed = true;
+    }
+    for (const s of after.sessions) {
+      const b = old.get(sessionKey(s));
+      if (b !== undefined && JSON.stringify(b) === JSON.stringify(s)) continue;
+      await tx`
+        insert into codex_pool.sessions
+          (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at)
+        values (${s.host}, ${s.pid}, ${s.account}, ${s.sessionId}, ${s.phase}, clock_timestamp(),
+                clock_timestamp(), clock_timestamp() + ${ttl}::interval)
+        on conflict (host, pid) do update set account = excluded.account,
+          session_id = excluded.session_id, phase = excluded.phase,
+          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`;
+      if (b === undefined || b.account !== s.account) {
+        leases.push({
+          account: s.account,
+          action: "lease",
+          detail: { host: s.host, pid: s.pid, from: b?.account ?? null },
+        });
+      }
+      changed = true;
+    }
+    return changed;
+  }
+
+  async subscribe(
+    onChange: () => void,
+    options: { pollMs?: number } = {},
+  ): Promise<StoreSubscription> {
+    const { sql } = await this.ready();
+    let last = -1;
+    const readVersion = async (): Promise<number> => {
+      const [row] = await sql<{ v: string }[]>`select version::text as v from codex_pool.pool`;
+      return Number(row?.v ?? 0);
+    };
+    last = await guarded(this.opts.url, readVersion);
+    const seen = (version: number): void => {
+      if (version !== last) {
+        last = version;
+        onChange();
+      }
+    };
+    // Push where the connection allows LISTEN; missed notifications (a reconnect) are covered by
+    // the onlisten re-read, and a pooler that swallows LISTEN by the version poll below.
+    let listener: Sql | null = null;
+    let unlisten: (() => Promise<void>) | null = null;
+    try {
+      listener = await connect(this.opts.listenUrl ?? this.opts.url, { max: 1 });
+      let first = true;
+      const request = await listener.listen(
+        CHANNEL,
+        (payload) => seen(Number(payload)),
+        () => {
+          if (first) {
+            first = false;
+            return;
+          }
+          onChange();
+        },
+      );
+      unlisten = () => request.unlisten();
+    } catch {
+      // No LISTEN here (a pooler in transaction mode): the poll alone carries changes.
+      await listener?.end({ timeout: 1 }).catch(() => undefined);
+      listener = null;
+    }
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      readVersion()
+        .then(seen)
+        // A failed poll loses nothing: the next one (or the next read) sees the change.
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, options.pollMs ?? 2000);
+    timer.unref();
+    return {
+      close: async () => {
+        clearInterval(timer);
+        await unlisten?.().catch(() => undefined);
+        await listener?.end({ timeout: 1 }).catch(() => undefined);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const sql = this.sqlHandle;
+    this.sqlHandle = null;
+    this.opening = null;
+    await sql?.end({ timeout: 2 });
+  }
+}
+
+/** jsonb parameters are JSON values; an account document always is one. */
+function json(value: Record<string, unknown>): Parameters<TxSql["json"]>[0] {
+  return value as Parameters<TxSql["json"]>[0];
+}
+
+function wrongKey(location: string): DatabaseKeyError {
+  return new DatabaseKeyError(
+    `the database key does not match the key the pool at ${location} was encrypted with (CODEX_POOL_DATABASE_KEY or database_key_file); use the team's key`,
+  );
+}
