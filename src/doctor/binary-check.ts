@@ -7,7 +7,7 @@ import type { Settings } from "../platform/settings-table.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
 
 /** The Codex CLI version whose behaviour codex-pool was checked against (CODEX_CLI.md). */
-export const TESTED_CODEX_VERSION = "0.169.0";
+export const TESTED_CODEX_VERSION = "0.171.0";
 
 function versionOf(file: string, env: Env): Promise<string> {
   return new Promise((resolve, reject) => {

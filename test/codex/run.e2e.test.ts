@@ -99,7 +99,7 @@ describe.skipIf(!haveCodex)("codex-pool run with the real codex", () => {
     await using world = await poolWorld(sim, []);
     const result = await runCli(["run", "--", "--version"], { env: world.env, cwd: world.project });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/codex-cli 0\.169\.0/);
+    expect(result.stdout).toMatch(/codex-cli 0\.171\.0/);
   });
 
   it("says how to install codex when the configured binary is missing", async () => {

@@ -46,7 +46,7 @@ describe("doctor", () => {
     const { code, report } = await doctor(homes);
     expect(report.findings.filter((f) => f.status === "fail")).toEqual([]);
     expect(code).toBe(0);
-    expect(finding(report, "codex-binary", "ok")?.title).toContain("0.169.0");
+    expect(finding(report, "codex-binary", "ok")?.title).toContain("0.171.0");
     expect(finding(report, "codex-auth", "ok")?.title).toContain("account 1 of the pool");
   });
 
