@@ -113,7 +113,15 @@ export class LiveController implements LiveControllerApi {
         onServerFrame: (frame, conn, to) => controller.onServerFrame(frame, conn, to),
         onClose: (conn, info) => {
           controller.attached.delete(conn);
-          controller.emit({ type: "detached", client: conn.clientName, ...info });
+          if (conn.attached) {
+            controller.emit({ type: "detached", client: conn.clientName, ...info });
+          } else if (info.by === "app-server") {
+            // A client that never got through: the TUI retries while the server is gone (§8).
+            controller.emit({
+              type: "failure",
+              message: `a client could not reach the app-server (close code ${info.code})`,
+            });
+          }
           controller.wakeIdle();
         },
         onError: (_conn, error) => controller.emit({ type: "failure", message: error.message }),

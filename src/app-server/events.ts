@@ -22,6 +22,7 @@ export interface TurnFailure {
 export type LiveEvent =
   /** A client (the TUI: "codex-tui", exec: "codex_exec") attached and was answered. */
   | { type: "attached"; client: string | null }
+  /** An attached client's connection ended (`by` says who closed it first). */
   | { type: "detached"; client: string | null; by: CloseInfo["by"]; code: number }
   | { type: "turnStarted"; threadId: string; turnId: string; ephemeral: boolean }
   | {

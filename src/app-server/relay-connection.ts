@@ -113,6 +113,11 @@ export class RelayConnection {
     return this.initialized && this.closeInfo === null;
   }
 
+  /** The client's initialize was answered at some point (it attached), closed or not. */
+  get attached(): boolean {
+    return this.initialized;
+  }
+
   get isClosed(): boolean {
     return this.closeInfo !== null;
   }

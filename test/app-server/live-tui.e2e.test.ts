@@ -220,6 +220,31 @@ describe.skipIf(!haveCodex || !haveTmux)("the TUI attached through the relay", (
     expect(await pane.capture()).not.toMatch(/401|Unauthorized|■/);
   }, 120_000);
 
+  it("answers a refresh request with the next account when this one is refused for good", async () => {
+    await using world = await liveWorld([A, B], "acct-A");
+    await using pane = await startTui(world);
+    reportOnFailure(world, pane);
+    await pane.waitFor("Ask Codex to do anything");
+    await submit(world, pane, "first task");
+    await pane.waitFor("mock reply #1 from account acct-A");
+    await waitTurnsCompleted(world, 1);
+    await titleDone(world);
+
+    world.sim.patchAccount("acct-A", { turns: { failStatus: 401 } });
+    world.onRefresh = () => Promise.resolve(world.supply("acct-B", "pro"));
+    await submit(world, pane, "second task");
+    await pane.waitFor("mock reply #1 from account acct-B");
+
+    expect(world.refreshCalls).toEqual([{ reason: "unauthorized", previousAccountId: "acct-A" }]);
+    expect(world.controller.currentAccountId()).toBe("acct-B");
+    expect(world.turns().at(-1)).toMatchObject({
+      accountId: "acct-B",
+      status: 200,
+      userTexts: ["first task", "second task"],
+    });
+    expect(world.events.some((e) => e.type === "turnError")).toBe(false);
+  }, 120_000);
+
   it("replaces an access token before it expires, between turns: the TUI never meets a 401", async () => {
     await using world = await liveWorld([{ ...A, turns: { recheckToken: true } }], "acct-A");
     await using pane = await startTui(world);
@@ -277,4 +302,25 @@ describe.skipIf(!haveCodex || !haveTmux)("the TUI attached through the relay", (
       world.userAuthJson,
     );
   }, 120_000);
+});
+
+describe.skipIf(!haveCodex || !haveTmux)("deaths", () => {
+  it("reports the app-server dying, and the TUI's connection with it", async () => {
+    await using world = await liveWorld([A], "acct-A");
+    await using pane = await startTui(world);
+    reportOnFailure(world, pane);
+    await pane.waitFor("Ask Codex to do anything");
+    await submit(world, pane, "first task");
+    await pane.waitFor("mock reply #1 from account acct-A");
+    process.kill(world.appServer.pid!, "SIGKILL");
+    const exited = await world.waitForEvent(is("appServerExited"));
+    expect(exited.outcome.signal).toBe("SIGKILL");
+    const detached = await world.waitForEvent(is("detached"));
+    expect(detached).toMatchObject({ client: "codex-tui", by: "app-server" });
+    expect(world.events.filter((e) => e.type === "detached")).toHaveLength(1);
+    // The 0.171 TUI does not exit: it keeps trying the relay (each try fails upstream).
+    await pane.waitFor("Reconnecting to server");
+    await world.waitForEvent(is("failure", (e) => e.message.includes("could not reach")));
+    expect(world.controller.turnRunning()).toBe(false);
+  }, 90_000);
 });
