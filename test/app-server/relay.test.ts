@@ -174,7 +174,7 @@ describe("the relay", () => {
     );
     const answers = peer.received
       .filter((r) => r.text.includes('"srv-'))
-      .map((r) => JSON.parse(r.text));
+      .map((r) => JSON.parse(r.text) as unknown);
     expect(answers).toContainEqual({ id: "srv-1", result: { fine: true } });
     expect(answers).toContainEqual({
       id: "srv-2",

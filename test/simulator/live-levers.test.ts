@@ -22,7 +22,7 @@ function turn(text: string): string {
 async function socket(
   sim: Simulator,
   token: string,
-): Promise<{ ws: WebSocket; send(text: string): Promise<{ type: string; status?: number }> }> {
+): Promise<{ ws: WebSocket; send: (text: string) => Promise<{ type: string; status?: number }> }> {
   const ws = new WebSocket(wsUrl(sim), {
     headers: {
       authorization: `Bearer ${token}`,
@@ -38,7 +38,8 @@ async function socket(
   const send = (text: string) =>
     new Promise<{ type: string; status?: number }>((resolve) => {
       const onMessage = (data: WebSocket.RawData): void => {
-        const frame = JSON.parse(String(data)) as { type: string; status?: number };
+        const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+        const frame = JSON.parse(raw.toString("utf8")) as { type: string; status?: number };
         if (frame.type !== "response.completed" && frame.type !== "error") return;
         ws.off("message", onMessage);
         resolve(frame);
