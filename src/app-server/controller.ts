@@ -172,9 +172,7 @@ export class LiveController implements LiveControllerApi {
       return "deferred";
     }
     if (this.turnRunning()) {
-      throw new TurnRunningError(
-        "a turn is running; the account can change only between turns (docs/codex-app-server.md §3)",
-      );
+      throw new TurnRunningError("a turn is running; the account can change only between turns");
     }
     // From here until the answer, nothing the client sends reaches the app-server.
     await target.conn.holdClient(() => this.sendLogin(target.conn, account));
