@@ -59,6 +59,7 @@ export default tseslint.config(
       "src/codex/**",
       "src/supervisor/**",
       "src/platform/**",
+      "src/app-server/**",
     ],
     ignores: ["**/*.test.ts"],
     rules: {

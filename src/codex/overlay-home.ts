@@ -19,6 +19,8 @@
  * - The app-server daemon's files (packages/, app-server-daemon/, app-server-control/) stay per
  *   account on purpose: a daemon caches auth, and a shared one would serve every account with
  *   the first one's token (CODEX_CLI.md §5.4).
+ * Live mode's app-server runs from a home built the same way but without auth.json
+ * (prepareSharedHome), so it never finds a login of its own (docs/codex-app-server.md §7).
  */
 import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
@@ -219,8 +221,22 @@ export interface PreparedHome {
 }
 
 export async function prepareAccountHome(options: PrepareHomeOptions): Promise<PreparedHome> {
-  const { realHome } = options;
   const home = accountHomePath(options.homesDir, options.ourAccountId);
+  const recovered = await prepareSharedHome(options.realHome, options.homesDir, home);
+  await writeAuthFile(path.join(home, "auth.json"), options.auth);
+  return { home, recovered };
+}
+
+/**
+ * A home under `homesDir` whose every entry but the local ones (auth.json among them) is a link
+ * into the real home. The account overlays add their auth.json; the app-server's home of live
+ * mode stays without one (docs/codex-app-server.md §7).
+ */
+export async function prepareSharedHome(
+  realHome: string,
+  homesDir: string,
+  home: string,
+): Promise<ReconcileReport> {
   try {
     await ensurePrivateDir(realHome);
   } catch (error) {
@@ -240,10 +256,9 @@ export async function prepareAccountHome(options: PrepareHomeOptions): Promise<P
       { cause: error },
     );
   }
-  await ensurePrivateDir(options.homesDir);
+  await ensurePrivateDir(homesDir);
   await ensurePrivateDir(home);
   const recovered = await reconcileAccountHome(realHome, home);
   await linkEntries(realHome, home);
-  await writeAuthFile(path.join(home, "auth.json"), options.auth);
-  return { home, recovered };
+  return recovered;
 }

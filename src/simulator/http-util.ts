@@ -126,3 +126,18 @@ export function hangUntilClosed(signal: AbortSignal): Promise<never> {
     signal.addEventListener("abort", () => reject(new Error("simulator closed")), { once: true });
   });
 }
+
+/** Who the client says it is (logged with each turn). */
+export interface ClientHeaders {
+  originator?: string;
+  userAgent?: string;
+}
+
+export function clientHeaders(req: IncomingMessage): ClientHeaders {
+  const originator = headerOf(req, "originator");
+  const userAgent = headerOf(req, "user-agent");
+  return {
+    ...(originator !== null ? { originator } : {}),
+    ...(userAgent !== null ? { userAgent } : {}),
+  };
+}

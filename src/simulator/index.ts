@@ -89,6 +89,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     setAccount: (spec) => state.setAccount(spec),
     patchAccount: (accountId, patch) => state.patchAccount(accountId, patch),
     mintTokens: (accountId, opts) => state.mint(accountId, opts?.ttlSeconds),
+    expireAccessToken: (token) => state.expireAccessToken(token),
     authJsonFor(accountId) {
       const t = state.mint(accountId);
       return {

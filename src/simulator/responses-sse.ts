@@ -1,7 +1,7 @@
 /** POST /backend-api/codex/responses answered as an SSE stream: codex's fallback transport. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SimContext } from "./context.js";
-import { parseJson, readBody, sendJson } from "./http-util.js";
+import { clientHeaders, parseJson, readBody, sendJson } from "./http-util.js";
 import { rateLimitHeaders } from "./rate-limits.js";
 import type { AccountState } from "./state.js";
 import { kindOf, parseResponsesRequest, runTurn, userTextsOf } from "./turn-script.js";
@@ -37,7 +37,7 @@ export async function serveResponsesSse(
     accountId,
     kind,
     transport: "sse" as const,
-    ...(userTexts ? { userTexts } : {}),
+    ...(userTexts ? { userTexts, ...clientHeaders(req) } : {}),
   };
   // Logged on arrival (status 0 = not answered yet), so a hung turn is visible in the log.
   const logged = ctx.log.add({ ...entry, status: 0 });

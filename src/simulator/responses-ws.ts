@@ -8,11 +8,18 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { authenticate } from "./backend-auth.js";
 import type { SimContext } from "./context.js";
-import { parseJson } from "./http-util.js";
+import { clientHeaders, parseJson, type ClientHeaders } from "./http-util.js";
 import { pathOf } from "./log.js";
 import { rateLimitHeaders, rateLimitsEvent, snapshotOf } from "./rate-limits.js";
 import { RESPONSES_PATH } from "./server.js";
-import { failBody, kindOf, parseResponsesRequest, runTurn, userTextsOf } from "./turn-script.js";
+import {
+  failBody,
+  kindOf,
+  parseResponsesRequest,
+  runTurn,
+  userTextsOf,
+  type RequestKind,
+} from "./turn-script.js";
 
 function refuseUpgrade(socket: Duplex, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -40,17 +47,47 @@ class Connection {
   private readonly ctx: SimContext;
   private readonly ws: WebSocket;
   private readonly accountId: string;
+  private readonly client: ClientHeaders;
+  /** The upgrade request: its bearer token is checked again per turn when the script asks. */
+  private readonly upgrade: IncomingMessage;
 
-  constructor(ctx: SimContext, ws: WebSocket, accountId: string) {
+  constructor(ctx: SimContext, ws: WebSocket, accountId: string, upgrade: IncomingMessage) {
     this.ctx = ctx;
     this.ws = ws;
     this.accountId = accountId;
+    this.upgrade = upgrade;
+    this.client = clientHeaders(upgrade);
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (isBinary) return;
       // Frames are answered in order, one at a time, like the real service.
       const text = rawText(data);
       this.queue = this.queue.then(() => this.frame(text)).catch(() => ws.terminate());
     });
+  }
+
+  /**
+   * `recheckToken`: the token the socket was opened with must still be valid for each request, so
+   * an access token that expires (or is revoked) while the socket stays open is refused with a 401
+   * error frame, as it would be on a new connection (live mode's token tests,
+   * docs/codex-app-server.md §3).
+   */
+  private refusedToken(kind: RequestKind, userTexts: string[]): boolean {
+    const auth = authenticate(this.ctx, this.upgrade);
+    if (auth.ok && auth.account.spec.accountId === this.accountId) return false;
+    const error = auth.ok ? "account changed" : auth.error;
+    this.ctx.log.add({
+      method: "WS",
+      path: RESPONSES_PATH,
+      accountId: this.accountId,
+      kind,
+      status: 401,
+      error,
+      transport: "ws",
+      ...(kind === "turn" ? { userTexts, ...this.client } : {}),
+    });
+    const body = auth.ok ? {} : auth.body;
+    send(this.ws, { type: "error", status: 401, error: body["error"] });
+    return true;
   }
 
   private async frame(text: string): Promise<void> {
@@ -73,6 +110,7 @@ class Connection {
       ? (this.history.get(request.previous_response_id) ?? [])
       : [];
     const userTexts = [...previous, ...userTextsOf(request)];
+    if (account.spec.turns?.recheckToken === true && this.refusedToken(kind, userTexts)) return;
     const logged = this.ctx.log.add({
       method: "WS",
       path: RESPONSES_PATH,
@@ -80,7 +118,7 @@ class Connection {
       kind,
       status: 0,
       transport: "ws",
-      ...(kind === "turn" ? { userTexts } : {}),
+      ...(kind === "turn" ? { userTexts, ...this.client } : {}),
     });
     const outcome = await runTurn(this.ctx, account, request, kind);
     switch (outcome.type) {
@@ -162,7 +200,7 @@ export function attachResponsesWs(ctx: SimContext, server: Server): () => void {
     }
     extraHeaders.set(req, rateLimitHeaders(snapshotOf(account)));
     wss.handleUpgrade(req, socket, head, (ws) => {
-      new Connection(ctx, ws, account.spec.accountId);
+      new Connection(ctx, ws, account.spec.accountId, req);
     });
   });
 

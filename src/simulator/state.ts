@@ -126,6 +126,14 @@ export class SimState {
     return tokens;
   }
 
+  /** The access token expires now (as if its lifetime were over); false if never issued. */
+  expireAccessToken(token: string): boolean {
+    const record = this.access.get(token);
+    if (record === undefined) return false;
+    record.exp = Math.min(record.exp, this.nowSec());
+    return true;
+  }
+
   /** The account a bearer token belongs to, or why it is refused. */
   checkAccess(
     token: string,

@@ -88,6 +88,12 @@ export interface SimTurnScript {
    */
   websocket?: boolean;
   /**
+   * true: every request on an open Responses WebSocket re-checks the bearer token the socket was
+   * opened with (401 error frame once it has expired or is unknown). Default false: checked at the
+   * upgrade only. Additive to the contract.
+   */
+  recheckToken?: boolean;
+  /**
    * Refuse every real turn (not prewarms or titles) with this error, as the service does for
    * `usage_not_included` or a `rate_limit_exceeded` throttle (docs/chatgpt-backend.md §3.3): an
    * HTTP answer over SSE, an error frame over the WebSocket. Additive to the contract.
@@ -140,6 +146,12 @@ export interface SimRequest {
   /** For turns: the user input_text items in order, history included. */
   userTexts?: string[];
   transport?: "ws" | "sse";
+  /**
+   * For turns: the client's `originator` and `user-agent` headers (who the service sees; the
+   * app-server takes them from its clients, docs/codex-app-server.md §4). Additive to the contract.
+   */
+  originator?: string;
+  userAgent?: string;
 }
 
 export interface MintedTokens {
@@ -165,6 +177,11 @@ export interface Simulator {
   /** Shallow merge; `usage` and `turns` are merged one level deeper. */
   patchAccount(accountId: string, patch: Partial<SimAccountSpec>): void;
   mintTokens(accountId: string, opts?: { ttlSeconds?: number }): MintedTokens;
+  /**
+   * Makes an access token expire now (a token that outlived its lifetime, without waiting for
+   * it); false if the simulator never issued it. Additive to the contract.
+   */
+  expireAccessToken(accessToken: string): boolean;
   authJsonFor(accountId: string): object;
   requests(): SimRequest[];
   /**

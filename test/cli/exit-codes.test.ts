@@ -21,7 +21,7 @@ import {
 import { withExitCodesDoc } from "../../src/platform/exit-codes-doc.js";
 import { ERROR_CODES, EXIT_CLASSES, type ErrorCode } from "../../src/platform/exit-codes.js";
 import { poolPaths } from "../../src/platform/paths.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
 import { addSimAccounts } from "../../src/simulator/seed-pool.js";
 import { startSimulator } from "../../src/simulator/index.js";
 import { CLI, ROOT, runCli, type CliResult } from "../helpers/cli.js";
@@ -58,8 +58,8 @@ async function importAccount(homes: Homes, accountId: string, email: string): Pr
   expect(r.code, r.stderr).toBe(0);
 }
 
-const store = (homes: Homes): PoolStore =>
-  new PoolStore({ paths: poolPaths(homes.poolHome), lockWaitMs: 5_000, lockStaleMs: 30_000 });
+const store = (homes: Homes): FilePoolStore =>
+  new FilePoolStore({ paths: poolPaths(homes.poolHome), lockWaitMs: 5_000, lockStaleMs: 30_000 });
 
 /** A loopback stand-in for the sign-in service that answers every request the same way. */
 async function authServer(

@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { poolPaths } from "../../src/platform/paths.js";
-import { PoolStore } from "../../src/pool/store.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
 import { selectAccounts } from "../../src/pool/select.js";
 import { accountQuotaStatus } from "../../src/quota/account-status.js";
 import { runCli } from "../helpers/cli.js";
@@ -82,7 +82,7 @@ describe("a pool.json in the first wave's shape", () => {
     const paths = poolPaths(homes.poolHome);
     await fs.mkdir(homes.poolHome, { recursive: true, mode: 0o700 });
     await fs.writeFile(paths.poolFile, JSON.stringify(OLD_POOL, null, 2), { mode: 0o600 });
-    const store = new PoolStore({ paths, lockWaitMs: 5000, lockStaleMs: 30_000 });
+    const store = new FilePoolStore({ paths, lockWaitMs: 5000, lockStaleMs: 30_000 });
 
     const pool = await store.read();
     expect(pool.accounts.map((a) => a.quota?.windows.map((w) => w.kind) ?? null)).toEqual([
