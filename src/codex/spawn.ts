@@ -35,12 +35,23 @@ export interface SpawnedCodex {
   readonly exited: Promise<ChildOutcome>;
 }
 
-export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
+/**
+ * The exit code a shell shows for a child, and what our own process exits with after it: its
+ * code, or 128 + the signal's number. The one rule for every child we run (run, the supervisor).
+ * Neither known (an unknown signal name included) is a plain failure, 1: 128 would read as
+ * "killed by signal 0".
+ */
+export function exitCodeOf(exitCode: number | null, signal: NodeJS.Signals | null): number {
+  if (exitCode !== null) return exitCode;
   if (signal !== null) {
-    const n = (constants.signals as Record<string, number | undefined>)[signal] ?? 0;
-    return { exitCode, signal, code128: 128 + n };
+    const n = (constants.signals as Record<string, number | undefined>)[signal];
+    if (n !== undefined) return 128 + n;
   }
-  return { exitCode, signal, code128: exitCode ?? 1 };
+  return 1;
+}
+
+export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
+  return { exitCode, signal, code128: exitCodeOf(exitCode, signal) };
 }
 
 export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
