@@ -10,7 +10,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { sleep, systemClock, type Clock } from "../platform/clock.js";
+import { systemClock, type Clock } from "../platform/clock.js";
 import { hasErrorCode } from "../platform/errors.js";
 import { sessionMetaOf, type SessionMeta } from "./rollout-events.js";
 import { sessionIdFromRolloutName } from "./session-id.js";
@@ -176,6 +176,6 @@ export async function findNewRollout(options: FindRolloutOptions): Promise<Found
       }
     }
     if (clock.now() >= deadline) return null;
-    await sleep(Math.min(pollMs, Math.max(1, deadline - clock.now())), options.signal);
+    await clock.sleep(Math.min(pollMs, Math.max(1, deadline - clock.now())), options.signal);
   }
 }

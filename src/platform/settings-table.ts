@@ -176,6 +176,16 @@ export const SETTINGS = {
       "The previous turn was interrupted by a usage limit and the session has moved to another account. Continue the task where you left off.",
     description: "The prompt submitted after a switch caused by the usage limit.",
   },
+  continuationTimeoutSeconds: {
+    type: "integer",
+    env: "CODEX_POOL_CONTINUE_TIMEOUT",
+    toml: "continuation_timeout_seconds",
+    default: "30",
+    min: 2,
+    max: 600,
+    description:
+      "How long the continuation prompt's turn may take to start after a switch before codex-pool sends it once more (seconds).",
+  },
   maxSwitches: {
     type: "integer",
     env: "CODEX_POOL_MAX_SWITCHES",
