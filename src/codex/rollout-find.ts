@@ -1,6 +1,6 @@
 /**
  * Finding the rollout file of the session a child just started, at a cost that does not grow with
- * the user's history (SEED_SUPERVISOR.md R4): only the date folders the new file can be in are
+ * the user's history (docs/supervisor-rules.md R4): only the date folders the new file can be in are
  * listed — sessions/YYYY/MM/DD of the launch day and of now, in local time and in UTC (around
  * midnight, or if codex ever names folders in UTC), at most four small listings per poll, never
  * the tree. A file is a candidate when its name is new since the previous listing, it was modified

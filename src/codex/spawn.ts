@@ -1,5 +1,5 @@
 /**
- * Running the codex child (PRODUCT.md decision 8, STYLE.md rules 21–24): listeners attached before
+ * Running the codex child (docs/decisions.md decision 8, docs/style.md rules 21–24): listeners attached before
  * anything can go wrong, the outcome returned as a record, a signal death mapped to 128+n.
  */
 import {
@@ -57,7 +57,7 @@ export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null
 export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
   const spawn = options.spawn ?? nodeSpawn;
   // Never detached: the child stays in our foreground process group so the terminal's keys and
-  // job control reach it (STYLE.md rule 21).
+  // job control reach it (docs/style.md rule 21).
   const child = spawn(options.binary.path, [...options.args], {
     env: options.env,
     stdio: options.stdio ?? "inherit",

@@ -1,6 +1,6 @@
 /**
  * Doctor checks of the Codex side: the user's auth.json and config.toml, environment variables
- * that would defeat the pool (PRODUCT.md decision 10), and clock skew against the backend.
+ * that would defeat the pool (docs/decisions.md decision 10), and clock skew against the backend.
  */
 import fs from "node:fs/promises";
 import { parse as parseToml } from "smol-toml";

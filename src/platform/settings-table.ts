@@ -1,5 +1,5 @@
 /**
- * The one declarative settings table (STYLE.md rule 11). Validation, `--help` text, the README's
+ * The one declarative settings table (docs/style.md rule 11). Validation, `--help` text, the README's
  * settings section and `config.toml` keys are all generated from it. Add a setting here and only here.
  */
 export type SettingType = "string" | "url" | "path" | "integer" | "percent" | "boolean";

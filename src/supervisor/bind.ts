@@ -4,7 +4,7 @@
  * - a new session, on Linux: the rollout file the child (or codex behind a wrapper it started)
  *   holds open (/proc/<pid>/fd). This is exact: a second codex started in the same folder at about
  *   the same time (another supervised session, or the user's own) can never be mistaken for ours
- *   (SEED_SUPERVISOR.md O4; two supervised runs in one folder did bind the same session before).
+ *   (docs/supervisor-rules.md O4; two supervised runs in one folder did bind the same session before).
  * - without /proc: the newest matching file in the few date folders it can be in
  *   (rollout-find.ts), skipping sessions other live supervisors are bound to.
  * Every poll costs a handful of small listings, never a walk of the sessions tree (R4).

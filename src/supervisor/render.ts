@@ -1,7 +1,7 @@
 /**
  * The supervisor's few lines of text: the switch line, the exec attribution (plain and JSON), the
- * countdown and the pool-exhausted message. Emails are shortened to `alice@…` (PRODUCT.md
- * decision 9: the user did not ask to list accounts here).
+ * countdown and the pool-exhausted message. Emails are shortened to `alice@…`
+ * (docs/decisions.md decision 9: the user did not ask to list accounts here).
  */
 import type { Clock } from "../platform/clock.js";
 import type { Pool } from "../pool/schema.js";
