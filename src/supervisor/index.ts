@@ -250,9 +250,13 @@ export async function superviseSession(
         out.line(attributionJson(account, previous, cause, code, sessionId, report.warnings));
       }
     },
+    // In line with the lines before it (the attribution of the run that hit the limit).
     countdown: (remainingMs, exhaustion) => {
-      if (remainingMs === null) out.clearProgress();
-      else out.progress(countdownLine(remainingMs, exhaustion, clock.now()));
+      if (remainingMs === null) screen.write(() => out.clearProgress());
+      else {
+        const text = countdownLine(remainingMs, exhaustion, clock.now());
+        screen.write(() => out.progress(text));
+      }
     },
   };
   const ports: SessionPorts = {

@@ -253,12 +253,9 @@ export function createRelaunchPort(
     },
 
     async close() {
-      const child = current;
-      if (child !== null) {
-        child.quiet = true;
-        await child.watcher.stop();
-        await child.done;
-      }
+      // The machine ends only once codex is gone; a codex still here would be a bug: stop it
+      // rather than wait for it forever.
+      await stopCurrent(true);
       for (const line of deps.report.take()) deps.screen.line(line);
       await deps.screen.drain();
     },

@@ -14,9 +14,12 @@ export interface LineSink {
   flushed(): Promise<void>;
 }
 
+/** A line, a line still being formed, or a write that is not a line (a countdown's rewrite). */
+type Item = string | Promise<string | null> | (() => void);
+
 export class ScreenGate {
   private owned = false;
-  private readonly queue: Array<string | Promise<string | null>> = [];
+  private readonly queue: Item[] = [];
   private pumping: Promise<void> = Promise.resolve();
 
   private readonly sink: LineSink;
@@ -33,6 +36,15 @@ export class ScreenGate {
   /** Queues a line (or one still being formed; null: nothing to write after all). */
   line(text: string | Promise<string | null>): void {
     this.queue.push(text);
+    if (!this.owned) this.pump();
+  }
+
+  /**
+   * A write that is not a line (the countdown rewriting itself), kept in order with the lines:
+   * it never lands before a line queued earlier.
+   */
+  write(fn: () => void): void {
+    this.queue.push(fn);
     if (!this.owned) this.pump();
   }
 
@@ -57,6 +69,11 @@ export class ScreenGate {
     const run = async (): Promise<void> => {
       while (!this.owned && this.queue.length > 0) {
         const next = this.queue[0] ?? null;
+        if (typeof next === "function") {
+          void this.queue.shift();
+          next();
+          continue;
+        }
         const text = await Promise.resolve(next).catch(() => null);
         // Codex may have taken the screen while the text was being formed: keep it for later.
         if (this.owned) break;

@@ -93,10 +93,11 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
           .filter((r) => r.accountId === "acct-A")
           .map((r) => r.status),
       ).toEqual([429]);
-      // No patch: at its reset time the simulator refills A's window by itself.
+      // No patch: at its reset time the simulator refills A's window by itself. (Long enough for
+      // a continuation codex did not take to be sent once more.)
       const resumed = await fx.sim.waitForRequest(
         (r) => r.kind === "turn" && r.accountId === "acct-A" && r.status === 200,
-        30_000,
+        60_000,
       );
       expect(resumed.at).toBeGreaterThanOrEqual(resetsAt * 1000);
       expect(resumed.userTexts?.[0]).toBe("first task");

@@ -52,6 +52,18 @@ describe("the screen gate", () => {
     expect(written).toEqual(["the switch line", "after it"]);
   });
 
+  it("a countdown's rewrite never lands before a line queued earlier", async () => {
+    const { screen, written } = gate();
+    let form!: (text: string) => void;
+    screen.line(new Promise<string>((resolve) => (form = resolve)));
+    screen.write(() => written.push("<countdown 12s>"));
+    await Promise.resolve();
+    expect(written).toEqual([]);
+    form("run served by alice@…; exit 1");
+    await screen.drain();
+    expect(written).toEqual(["run served by alice@…; exit 1", "<countdown 12s>"]);
+  });
+
   it("a line whose text fails is skipped; the rest still come out", async () => {
     const { screen, written } = gate();
     screen.line(Promise.reject(new Error("pool unreadable")));

@@ -75,7 +75,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, ra
     const seqs = sequences(raw);
     const pushes = seqs.filter((s) => /^\u001b\[>\d*u$/.test(s.text)).length;
     const pops = seqs.filter((s) => /^\u001b\[<\d*u$/.test(s.text)).length;
-    expect(pushes).toBeGreaterThanOrEqual(4); // two codex start-ups, two levels each (0.169)
+    expect(pushes).toBeGreaterThanOrEqual(4); // two codex start-ups (or more), two levels each
     expect(pops).toBeGreaterThanOrEqual(pushes);
     expect(kittyDepth(seqs)).toEqual({ perScreen: 0, single: 0 });
     expect(last(seqs, "2004")).toBe(`${ESC}[?2004l`);
@@ -83,14 +83,16 @@ describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, ra
     expect(last(seqs, "1049")).toBe(`${ESC}[?1049l`);
     expect(last(seqs, "25")).toBe(`${ESC}[?25h`);
 
-    // B started on a clean terminal: before B's first byte (its start-up turns bracketed paste on
-    // first), A's modes were undone.
+    // Every codex after the first started on a clean terminal: before its first byte (its
+    // start-up turns bracketed paste on first), the previous one's modes were undone.
     const starts = seqs.filter((s) => s.text === `${ESC}[?2004h`).map((s) => s.at);
-    expect(starts).toHaveLength(2);
-    const between = seqs.filter((s) => s.at < (starts[1] ?? 0));
-    expect(kittyDepth(between)).toEqual({ perScreen: 0, single: 0 });
-    expect(last(between, "2004")).toBe(`${ESC}[?2004l`);
-    expect(last(between, "1004")).toBe(`${ESC}[?1004l`);
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    for (const start of starts.slice(1)) {
+      const before = seqs.filter((s) => s.at < start);
+      expect(kittyDepth(before)).toEqual({ perScreen: 0, single: 0 });
+      expect(last(before, "2004")).toBe(`${ESC}[?2004l`);
+      expect(last(before, "1004")).toBe(`${ESC}[?1004l`);
+    }
 
     // Every line of ours was written while no codex had the (alternate) screen.
     let onAlt = false;
