@@ -109,18 +109,22 @@ export function createRelaunchPort(
     );
   };
 
-  /** After a child exited: its watcher drained, the terminal and screen back, its tokens taken. */
+  /**
+   * After a child exited: its watcher drained, the terminal and the screen given back, its tokens
+   * taken. Never rejects: whatever fails is reported, and the end is always told (a lost `exited`
+   * would leave the session waiting for ever).
+   */
   const ended = async (
     child: Child,
     outcome: { signal: NodeJS.Signals | null; code128: number },
-  ) => {
-    await child.watcher.drain().catch((error: unknown) => {
-      if (!child.quiet)
-        emit({ type: "warning", message: `watching the session: ${errorMessage(error)}` });
-    });
+  ): Promise<number> => {
+    const warn = (what: string) => (error: unknown) => {
+      deps.report.add(`${what}: ${errorMessage(error)}`);
+    };
+    await child.watcher.drain().catch(warn("watching the session"));
     if (current === child) current = null;
     deps.onChild(null);
-    if (tui) await deps.terminal?.afterCodex(outcome.signal !== null);
+    if (tui) await deps.terminal?.afterCodex(outcome.signal !== null).catch(warn("the terminal"));
     try {
       const after = await afterChild(deps.launch, child.account);
       inDoubt.delete(child.account.id);
@@ -131,7 +135,7 @@ export function createRelaunchPort(
       deps.report.add(errorMessage(error));
     }
     for (const line of deps.report.take()) deps.screen.line(line);
-    if (tui) await deps.screen.release();
+    if (tui) await deps.screen.release().catch(() => undefined); // the terminal went away
     if (!child.quiet) emit({ type: "exited", code: outcome.code128 });
     return outcome.code128;
   };

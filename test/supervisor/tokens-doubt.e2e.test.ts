@@ -50,6 +50,27 @@ describe.skipIf(!haveCodex)(
       expect((await fx.readPool()).sessions).toEqual([]);
     });
 
+    it("the same holds for a one-shot codex command run through the pool", async () => {
+      await using fx = await fixture([
+        { accountId: "acct-A", email: "alice@example.com", ...NEAR_EXPIRY },
+      ]);
+      const home = path.join(fx.poolHome, "homes", fx.ids["acct-A"]!);
+      await fs.mkdir(home, { recursive: true, mode: 0o700 });
+      await fs.chmod(path.dirname(home), 0o700);
+      await fs.writeFile(path.join(home, "auth.json"), "not json", { mode: 0o600 });
+      const r = await runCli(["run", "--", "mcp", "list"], {
+        env: { ...fx.env, ...SKEW },
+        cwd: fx.project,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trimEnd().split("\n")).toEqual([
+        expect.stringMatching(/^codex-pool: could not take back the tokens codex left for alice@/),
+      ]);
+      expect(fx.sim.requests().filter((q) => q.kind === "refresh")).toEqual([]);
+      expect(await fs.readFile(path.join(home, "auth.json"), "utf8")).toBe("not json");
+    });
+
     it("control: with nothing to take back, the same launch refreshes and runs", async () => {
       await using fx = await fixture([
         { accountId: "acct-A", email: "alice@example.com", ...NEAR_EXPIRY },
