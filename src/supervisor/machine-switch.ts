@@ -174,6 +174,11 @@ export function moveTo(
 /** Attempts at a continuation before the user is told it waits for them. */
 export const CONTINUATION_ATTEMPTS = 2;
 
+/** The start of the one line that tells the user a continuation did not run. */
+function notTaken(account: AccountRef): string {
+  return `codex did not run the continuation prompt on ${account.label}: the interrupted task is waiting for you`;
+}
+
 /**
  * The continuation's turn did not start within its bound: send it again on the same account once
  * (no switch: the session stays where it is), then tell the user the task waits for them.
@@ -188,9 +193,7 @@ export function onContinuationMissed(state: State): Step {
   if (pending.attempt >= CONTINUATION_ATTEMPTS) {
     return step(withPhase(state, state.phase, { continuation: null }), {
       type: "notice",
-      message:
-        `the interrupted task is waiting for you on ${ctx.account.label}: codex did not run the ` +
-        `continuation prompt; type your next instruction (e.g. "continue") to go on`,
+      message: `${notTaken(ctx.account)}: type your next instruction (e.g. "continue") to go on`,
     });
   }
   return step(
@@ -303,12 +306,20 @@ export function stopFor(state: State, then: Then, cause: SwitchCause | null): St
  */
 export function childEnded(
   config: MachineConfig,
-  state: State,
+  ended: State,
   code: number,
   choice: HandoffChoice | null = null,
 ): Step {
-  const { ctx } = state;
+  const { ctx } = ended;
   const effects: Effect[] = [];
+  if (ctx.continuation !== null && ctx.account !== null && ctx.sessionId !== null) {
+    // Codex ended before the continuation's turn was seen starting: say so, once.
+    effects.push({
+      type: "notice",
+      message: `${notTaken(ctx.account)} (resume the session with \`codex-pool run resume ${ctx.sessionId}\`)`,
+    });
+  }
+  const state = withPhase(ended, ended.phase, { continuation: null });
   if (config.mode === "exec" && ctx.account) {
     effects.push({
       type: "attribute",

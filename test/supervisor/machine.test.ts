@@ -626,12 +626,29 @@ describe("verified continuation", () => {
       {
         type: "notice",
         message:
-          'the interrupted task is waiting for you on bob@example.com: codex did not run the continuation prompt; type your next instruction (e.g. "continue") to go on',
+          'codex did not run the continuation prompt on bob@example.com: the interrupted task is waiting for you: type your next instruction (e.g. "continue") to go on',
       },
     ]);
     expect(t.state.phase.kind).toBe("running");
     expect(t.state.ctx.continuation).toBeNull();
     expect(ofType(t.effects, "move")).toHaveLength(2); // the switch, and one resend
+  });
+
+  it("codex ending before the continuation ran says so once", () => {
+    const t = drive(tui, [...movedToB, { type: "childExited", code: 0 }]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 0 });
+    expect(t.last).toEqual([
+      {
+        type: "notice",
+        message: `codex did not run the continuation prompt on bob@example.com: the interrupted task is waiting for you (resume the session with \`codex-pool run resume ${SID}\`)`,
+      },
+    ]);
+    const taken = drive(tui, [
+      ...movedToB,
+      { type: "turnStarted" },
+      { type: "childExited", code: 0 },
+    ]);
+    expect(taken.last).toEqual([]);
   });
 
   it("a late report after the turn started changes nothing", () => {

@@ -254,7 +254,9 @@ describe("the runner, with fake ports in virtual time", () => {
     h.codex.last.up();
     h.codex.emit({ type: "continuationMissed" });
     await h.until("the user to be told", () => h.log.at(-1)?.startsWith("line: ") === true);
-    expect(h.log.at(-1)).toMatch(/^line: the interrupted task is waiting for you on bob@/);
+    expect(h.log.at(-1)).toMatch(
+      /^line: codex did not run the continuation prompt on bob@example\.com: the interrupted task is waiting for you/,
+    );
     expect(h.codex.launches).toHaveLength(3); // no third attempt
     h.codex.exit(0);
     expect((await h.session.done).code).toBe(0);
