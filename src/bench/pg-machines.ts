@@ -14,6 +14,7 @@ import { openPoolStore } from "../pool/open-store.js";
 import type { ClaimStep } from "../pool/pg/pg-refresh.js";
 import type { PoolStore } from "../pool/store.js";
 import type { Simulator } from "../simulator/index.js";
+import { systemClock } from "../platform/clock.js";
 
 /** Always the built worker, whether this module runs built (bench) or from source (tests). */
 const WORKER = path.resolve(
@@ -111,7 +112,7 @@ export const hashOf = (token: string): string => createHash("sha256").update(tok
 /** A store on the shared database (the test's own "machine"), closed by the caller. */
 export function sharedStore(home: string, env: Record<string, string>): PoolStore {
   const settings = defaultSettings({ databaseUrl: env["CODEX_POOL_DATABASE_URL"] ?? "" });
-  return openPoolStore({ settings, env, paths: poolPaths(home), clock: { now: Date.now } });
+  return openPoolStore({ settings, env, paths: poolPaths(home), clock: systemClock });
 }
 
 /** Signs the simulator's account into the pool with tokens already due for refresh. */

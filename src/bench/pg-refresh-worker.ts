@@ -18,13 +18,14 @@ import { openPoolStore } from "../pool/open-store.js";
 import { PgRefreshCoordinator, type ClaimStep } from "../pool/pg/pg-refresh.js";
 import { PgPoolStore } from "../pool/pg/pg-store.js";
 import type { MachineOptions, MachineResult } from "./pg-machines.js";
+import { systemClock } from "../platform/clock.js";
 
 const [poolHome = "", authUrl = "", optionsJson = "{}"] = process.argv.slice(2);
 const options = JSON.parse(optionsJson) as MachineOptions;
 const env = { ...process.env, CODEX_POOL_HOME: poolHome };
 const { settings } = loadSettings({ env });
 const paths = poolPaths(poolHome);
-const store = openPoolStore({ settings, env, paths, clock: { now: Date.now } });
+const store = openPoolStore({ settings, env, paths, clock: systemClock });
 if (!(store instanceof PgPoolStore))
   throw new Error("set CODEX_POOL_DATABASE_URL: this worker runs on the shared pool");
 let stopAt: ClaimStep | null = options.stopAt ?? null;

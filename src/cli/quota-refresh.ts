@@ -3,11 +3,10 @@
  * is older than quotaMaxAgeSeconds (all with `force`), with a progress line on a terminal. Shared
  * by `status` and `switch --best`, so both choose from the same fresh data.
  */
-import os from "node:os";
 import { TokenRefresher } from "../auth/refresher.js";
-import { processAlive } from "../platform/process-alive.js";
 import type { Pool } from "../pool/schema.js";
-import { liveSessionAccounts, refreshQuotas } from "../quota/probe-all.js";
+import { liveSessionAccounts } from "../pool/live-sessions.js";
+import { refreshQuotas } from "../quota/probe-all.js";
 import type { CommandContext } from "./context.js";
 
 export async function refreshStaleQuotas(
@@ -16,11 +15,8 @@ export async function refreshStaleQuotas(
 ): Promise<{ pool: Pool; owned: Set<string> }> {
   const { settings, store, out, clock } = ctx;
   const before = await store.read();
-  const host = os.hostname();
   // Accounts a live supervised codex runs on: their refresh token is that codex's to spend.
-  const owned = liveSessionAccounts(before, new Date(clock.now()), (pid, h) =>
-    h === host ? processAlive(pid) : true,
-  );
+  const owned = liveSessionAccounts(before, clock.now());
   const refresher = new TokenRefresher({
     store,
     leasesDir: ctx.paths.leasesDir,

@@ -1,15 +1,21 @@
 /**
- * Taking back tokens that codex rotated by itself (PRODUCT.md decision 3): while a child runs on an
+ * Taking back tokens that codex rotated by itself (docs/decisions.md decision 3): while a child runs on an
  * account, codex owns its refresh token and rewrites the overlay auth.json when it refreshes; when
  * the child exits (and before the next launch, in case we died first) the file is read back and
  * newer tokens are adopted into the pool in one short transaction.
+ *
+ * When they cannot be read back, nothing may refresh that account: codex may have rotated its
+ * refresh token, and spending the pool's older one would be refused as reused and could log the
+ * account out for good (docs/chatgpt-backend.md §2; docs/supervisor.md "tokens"). Nor may the file
+ * be overwritten: it may hold the only live token. `takeBackTokens` turns every such failure into
+ * one error that says so; its callers launch nothing on that account.
  */
 import path from "node:path";
-import { identityFromTokens } from "../auth/jwt.js";
+import { CodexPoolError, errorMessage } from "../platform/errors.js";
 import { adoptTokens } from "../pool/accounts.js";
 import type { Account } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
-import { poolTokensFrom, readAuthFile, tokensOf } from "./auth-file.js";
+import { poolTokensFrom, readAuthFile, tokenOwner, tokensOf } from "./auth-file.js";
 
 export type AdoptResult =
   | { readonly adopted: true; readonly account: Account }
@@ -33,12 +39,11 @@ export async function adoptTokensFromHome(options: AdoptOptions): Promise<AdoptR
   if (tokens === null) return { adopted: false, reason: "no-tokens" };
   // Only tokens of this very account are taken: a user who ran `codex login` inside the overlay
   // with another account must not overwrite this account's row.
-  const identity = identityFromTokens(tokens.idToken, tokens.accessToken);
-  const accountId = tokens.accountId ?? identity.accountId;
+  const owner = tokenOwner(tokens);
   const { account } = options;
   if (
-    accountId !== account.accountId ||
-    (identity.email !== null && identity.email !== account.email)
+    owner.accountId !== account.accountId ||
+    (owner.email !== null && owner.email !== account.email)
   ) {
     return { adopted: false, reason: "other-account" };
   }
@@ -50,4 +55,23 @@ export async function adoptTokensFromHome(options: AdoptOptions): Promise<AdoptR
   return updated === null
     ? { adopted: false, reason: "not-newer" }
     : { adopted: true, account: updated };
+}
+
+/** The tokens a child left could not be taken back: that account is neither refreshed nor launched. */
+export class TokensInDoubtError extends CodexPoolError {}
+
+/** `adoptTokensFromHome`, with any failure turned into a TokensInDoubtError the user can act on. */
+export async function takeBackTokens(options: AdoptOptions): Promise<AdoptResult> {
+  try {
+    return await adoptTokensFromHome(options);
+  } catch (error) {
+    const file = path.join(options.home, "auth.json");
+    throw new TokensInDoubtError(
+      `could not take back the tokens codex left for ${options.account.email} in ${file} ` +
+        `(${errorMessage(error)}); they may be newer than the pool's, so codex-pool neither ` +
+        `refreshes nor overwrites them — fix that file (delete it if it is damaged: the pool's ` +
+        `tokens are used then) and run again`,
+      { cause: error },
+    );
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * Codex's `auth.json` (CODEX_CLI.md §1c): read, validate, and write it back atomically with mode
+ * Codex's `auth.json` (docs/codex-cli.md §1c): read, validate, and write it back atomically with mode
  * 0600, keeping every key we do not know about.
  *
  * { "auth_mode": "chatgpt", "OPENAI_API_KEY": null,
@@ -10,7 +10,7 @@ import { z } from "zod";
 import { readFileIfExists, writeFileAtomic } from "../platform/atomic-file.js";
 import { classed, errorMessage, hasErrorCode } from "../platform/errors.js";
 import type { Tokens } from "../pool/schema.js";
-import { tokenExpiry } from "../auth/jwt.js";
+import { identityFromTokens, tokenExpiry } from "../auth/jwt.js";
 
 const AuthTokensSchema = z
   .object({
@@ -103,13 +103,38 @@ export function authFileFor(
       refresh_token: tokens.refreshToken,
       account_id: accountId,
     },
-    // codex treats token data without last_refresh as unavailable (CODEX_CLI.md §1c).
+    // codex treats token data without last_refresh as unavailable (docs/codex-cli.md §1c).
     last_refresh: tokens.lastRefreshAt ?? now.toISOString(),
   };
 }
 
 export async function writeAuthFile(file: string, auth: AuthFile): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(auth, null, 2) + "\n", { mode: 0o600 });
+}
+
+/** Which ChatGPT account (workspace) a set of auth.json tokens serves, and whose they are. */
+export interface TokenOwner {
+  readonly accountId: string | null;
+  readonly email: string | null;
+  readonly plan: string | null;
+}
+
+/**
+ * The one rule for "which account do these tokens belong to" (adopting what a child wrote,
+ * `import`, `switch`, `doctor`): the file's `tokens.account_id` first, then the JWT claim.
+ * `account_id` is what codex sends as `chatgpt-account-id` (docs/codex-cli.md §1c), so it names
+ * the workspace the tokens actually serve; the claim names the login's default workspace. After a
+ * workspace switch the two differ, and attributing by the claim would file one workspace's tokens
+ * under another's row. A file without `account_id` (older codex) falls back to the claim. Email
+ * and plan come from the JWTs (docs/chatgpt-backend.md §2.4).
+ */
+export function tokenOwner(tokens: AuthFileTokens): TokenOwner {
+  const identity = identityFromTokens(tokens.idToken, tokens.accessToken);
+  return {
+    accountId: tokens.accountId ?? identity.accountId,
+    email: identity.email,
+    plan: identity.plan,
+  };
 }
 
 /** Pool-shaped tokens from an auth.json's tokens. */

@@ -4,8 +4,8 @@
  * argv; afterwards move stray writes back to the real home and adopt the tokens codex rotated.
  * The supervisor runs these around each (re)launch; `codex-pool run` around its single one.
  */
-import { AuthFileError, authFileFor, readAuthFile } from "./auth-file.js";
-import { adoptTokensFromHome, type AdoptResult } from "./adopt.js";
+import { authFileFor, readAuthFile } from "./auth-file.js";
+import { takeBackTokens, type AdoptResult } from "./adopt.js";
 import { insertOptions, type ClassifiedArgs } from "./args.js";
 import type { CodexBinary } from "./binary.js";
 import { buildChildEnv, codexConfigOverrides } from "./child-env.js";
@@ -48,18 +48,14 @@ export interface LaunchPlan {
 
 /**
  * Prepares the overlay home and the child's argv/env. Tokens already in the overlay are adopted
- * first, so a rotation codex made in a run we did not see end is never thrown away.
+ * first, so a rotation codex made in a run we did not see end is never thrown away; an overlay
+ * auth.json that cannot be read stops the launch (TokensInDoubtError) rather than being
+ * overwritten: it may hold the account's only live refresh token.
  */
 export async function planLaunch(options: LaunchPlanOptions): Promise<LaunchPlan> {
   const { store, account } = options;
   const home = accountHomePath(options.homesDir, account.id);
-  // A damaged overlay auth.json is ours to overwrite; it must not block the launch.
-  const earlier: AdoptResult = await adoptTokensFromHome({ store, home, account }).catch(
-    (error: unknown) => {
-      if (error instanceof AuthFileError) return { adopted: false, reason: "no-tokens" } as const;
-      throw error;
-    },
-  );
+  const earlier: AdoptResult = await takeBackTokens({ store, home, account });
   const current = earlier.adopted ? earlier.account : account;
   const existing = await readAuthFile(path.join(home, "auth.json")).catch(() => null);
   const prepared = await prepareAccountHome({
@@ -90,18 +86,21 @@ export interface LaunchAftermath {
   readonly adopted: AdoptResult;
 }
 
-/** After the child exits: stray writes back to the real home, rotated tokens into the pool. */
+/**
+ * After the child exits: the tokens codex rotated into the pool (first: they matter most; a
+ * failure is a TokensInDoubtError), then stray writes back to the real home.
+ */
 export async function finishLaunch(options: {
   store: PoolStore;
   realHome: string;
   home: string;
   account: Pick<Account, "id" | "accountId" | "email">;
 }): Promise<LaunchAftermath> {
-  const reconciled = await reconcileAccountHome(options.realHome, options.home);
-  const adopted = await adoptTokensFromHome({
+  const adopted = await takeBackTokens({
     store: options.store,
     home: options.home,
     account: options.account,
   });
+  const reconciled = await reconcileAccountHome(options.realHome, options.home);
   return { reconciled, adopted };
 }

@@ -1,6 +1,6 @@
 /**
  * Finding the rollout file of the session a child just started, at a cost that does not grow with
- * the user's history (SEED_SUPERVISOR.md R4): only the date folders the new file can be in are
+ * the user's history (docs/supervisor-rules.md R4): only the date folders the new file can be in are
  * listed — sessions/YYYY/MM/DD of the launch day and of now, in local time and in UTC (around
  * midnight, or if codex ever names folders in UTC), at most four small listings per poll, never
  * the tree. A file is a candidate when its name is new since the previous listing, it was modified
@@ -10,7 +10,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { sleep, systemClock, type Clock } from "../platform/clock.js";
+import { systemClock, type Clock } from "../platform/clock.js";
 import { hasErrorCode } from "../platform/errors.js";
 import { sessionMetaOf, type SessionMeta } from "./rollout-events.js";
 import { sessionIdFromRolloutName } from "./session-id.js";
@@ -176,6 +176,6 @@ export async function findNewRollout(options: FindRolloutOptions): Promise<Found
       }
     }
     if (clock.now() >= deadline) return null;
-    await sleep(Math.min(pollMs, Math.max(1, deadline - clock.now())), options.signal);
+    await clock.sleep(Math.min(pollMs, Math.max(1, deadline - clock.now())), options.signal);
   }
 }

@@ -13,6 +13,11 @@ export interface RolloutTailOptions {
   maxLineBytes?: number;
   /** Bytes read per system call. */
   chunkBytes?: number;
+  /**
+   * Where to start reading: the file's size taken before an earlier point in time (e.g. before a
+   * resumed codex was spawned), so everything appended after it is read and nothing before.
+   */
+  from?: number;
 }
 
 export class RolloutTail {
@@ -30,6 +35,7 @@ export class RolloutTail {
     this.file = file;
     this.maxLineBytes = options.maxLineBytes ?? 4 * 1024 * 1024;
     this.chunkBytes = options.chunkBytes ?? 64 * 1024;
+    this.position = options.from ?? 0;
   }
 
   /** Bytes consumed so far (complete lines and a pending partial one). */

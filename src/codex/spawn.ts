@@ -1,5 +1,5 @@
 /**
- * Running the codex child (PRODUCT.md decision 8, STYLE.md rules 21–24): listeners attached before
+ * Running the codex child (docs/decisions.md decision 8, docs/style.md rules 21–24): listeners attached before
  * anything can go wrong, the outcome returned as a record, a signal death mapped to 128+n.
  */
 import {
@@ -35,18 +35,29 @@ export interface SpawnedCodex {
   readonly exited: Promise<ChildOutcome>;
 }
 
-export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
+/**
+ * The exit code a shell shows for a child, and what our own process exits with after it: its
+ * code, or 128 + the signal's number. The one rule for every child we run (run, the supervisor).
+ * Neither known (an unknown signal name included) is a plain failure, 1: 128 would read as
+ * "killed by signal 0".
+ */
+export function exitCodeOf(exitCode: number | null, signal: NodeJS.Signals | null): number {
+  if (exitCode !== null) return exitCode;
   if (signal !== null) {
-    const n = (constants.signals as Record<string, number | undefined>)[signal] ?? 0;
-    return { exitCode, signal, code128: 128 + n };
+    const n = (constants.signals as Record<string, number | undefined>)[signal];
+    if (n !== undefined) return 128 + n;
   }
-  return { exitCode, signal, code128: exitCode ?? 1 };
+  return 1;
+}
+
+export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
+  return { exitCode, signal, code128: exitCodeOf(exitCode, signal) };
 }
 
 export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
   const spawn = options.spawn ?? nodeSpawn;
   // Never detached: the child stays in our foreground process group so the terminal's keys and
-  // job control reach it (STYLE.md rule 21).
+  // job control reach it (docs/style.md rule 21).
   const child = spawn(options.binary.path, [...options.args], {
     env: options.env,
     stdio: options.stdio ?? "inherit",

@@ -1,11 +1,10 @@
 /**
  * Doctor checks of the Codex side: the user's auth.json and config.toml, environment variables
- * that would defeat the pool (PRODUCT.md decision 10), and clock skew against the backend.
+ * that would defeat the pool (docs/decisions.md decision 10), and clock skew against the backend.
  */
 import fs from "node:fs/promises";
 import { parse as parseToml } from "smol-toml";
-import { identityFromTokens } from "../auth/jwt.js";
-import { readAuthFile, tokensOf } from "../codex/auth-file.js";
+import { readAuthFile, tokenOwner, tokensOf } from "../codex/auth-file.js";
 import type { Clock } from "../platform/clock.js";
 import { errorMessage, hasErrorCode } from "../platform/errors.js";
 import type { CodexPaths, Env } from "../platform/paths.js";
@@ -31,8 +30,8 @@ export async function checkAuthFile(codex: CodexPaths, pool: Pool | null): Promi
         "codex-pool switch <account> writes them",
       );
     }
-    const id = identityFromTokens(tokens.idToken, tokens.accessToken);
-    const accountId = tokens.accountId ?? id.accountId;
+    const id = tokenOwner(tokens);
+    const accountId = id.accountId;
     const known = pool?.accounts.find(
       (a) => a.accountId === accountId && (id.email === null || a.email === id.email),
     );

@@ -1,5 +1,5 @@
 /**
- * The one declarative settings table (STYLE.md rule 11). Validation, `--help` text, the README's
+ * The one declarative settings table (docs/style.md rule 11). Validation, `--help` text, the README's
  * settings section and `config.toml` keys are all generated from it. Add a setting here and only here.
  */
 export type SettingType =
@@ -179,6 +179,16 @@ export const SETTINGS = {
     default:
       "The previous turn was interrupted by a usage limit and the session has moved to another account. Continue the task where you left off.",
     description: "The prompt submitted after a switch caused by the usage limit.",
+  },
+  continuationTimeoutSeconds: {
+    type: "integer",
+    env: "CODEX_POOL_CONTINUE_TIMEOUT",
+    toml: "continuation_timeout_seconds",
+    default: "30",
+    min: 2,
+    max: 600,
+    description:
+      "How long the continuation prompt's turn may take to start after a switch before codex-pool sends it once more (seconds).",
   },
   maxSwitches: {
     type: "integer",

@@ -178,18 +178,3 @@ export async function refreshQuotas(
   const pool = await commitProbeResults(store, probed, deps.now());
   return { pool, probed };
 }
-
-/** Accounts a live supervised session runs on (their refresh token belongs to that codex). */
-export function liveSessionAccounts(
-  pool: Pool,
-  now: Date,
-  isAlive: (pid: number, host: string) => boolean,
-  heartbeatMaxAgeMs = 5 * 60_000,
-): Set<string> {
-  const owned = new Set<string>();
-  for (const s of pool.sessions) {
-    const fresh = now.getTime() - Date.parse(s.heartbeatAt) <= heartbeatMaxAgeMs;
-    if (fresh && isAlive(s.pid, s.host)) owned.add(s.account);
-  }
-  return owned;
-}

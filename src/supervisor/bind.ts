@@ -4,7 +4,7 @@
  * - a new session, on Linux: the rollout file the child (or codex behind a wrapper it started)
  *   holds open (/proc/<pid>/fd). This is exact: a second codex started in the same folder at about
  *   the same time (another supervised session, or the user's own) can never be mistaken for ours
- *   (SEED_SUPERVISOR.md O4; two supervised runs in one folder did bind the same session before).
+ *   (docs/supervisor-rules.md O4; two supervised runs in one folder did bind the same session before).
  * - without /proc: the newest matching file in the few date folders it can be in
  *   (rollout-find.ts), skipping sessions other live supervisors are bound to.
  * Every poll costs a handful of small listings, never a walk of the sessions tree (R4).
@@ -13,7 +13,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { findNewRollout, readSessionMeta } from "../codex/rollout-find.js";
 import { sessionIdFromRolloutName } from "../codex/session-id.js";
-import { sleep, type Clock } from "../platform/clock.js";
+import type { Clock } from "../platform/clock.js";
 import { hasErrorCode } from "../platform/errors.js";
 
 export interface BindRequest {
@@ -160,7 +160,7 @@ async function bindByPid(req: BindRequest, pid: number): Promise<Bound | null | 
     // The TUI opens its rollout only with the first prompt, which may come much later; exec opens
     // it at once and may hit the limit on its first turn, which is seen only once bound.
     const quick = req.originator === "codex_exec" ? EXEC_PID_POLL_MS : PID_POLL_MS;
-    await sleep(req.clock.now() < slowAfter ? quick : 1000, req.signal);
+    await req.clock.sleep(req.clock.now() < slowAfter ? quick : 1000, req.signal);
   }
   return null;
 }

@@ -1,14 +1,16 @@
 /**
  * `superviseSession`: one supervised codex session (TUI, resume or exec) from start to exit code.
- * It wires the state machine's runner (run-session.ts) to the pool, quota, refresher, the codex
- * bridge and the terminal. The CLI passes its context; everything printed goes through `out`.
+ * It wires the runner (run-session.ts) to the pool, quota and refresher (selection, the live
+ * entry), the relaunch switching port (relaunch.ts: the codex bridge, the rollout watcher, the
+ * terminal) and the lines for the user (held while codex owns the screen). The CLI passes its
+ * context; everything printed goes through `out`.
  */
 import type { Writable } from "node:stream";
 import type { ClassifiedArgs } from "../codex/args.js";
 import { resolveCodexBinary, type CodexBinary } from "../codex/binary.js";
 import { TokenRefresher } from "../auth/refresher.js";
 import type { Clock } from "../platform/clock.js";
-import { PoolExhaustedError, errorMessage } from "../platform/errors.js";
+import { PoolExhaustedError } from "../platform/errors.js";
 import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { resolveAccount } from "../pool/accounts.js";
@@ -18,28 +20,25 @@ import { floorsFromSettings } from "../pool/select.js";
 import { applySnapshot } from "../quota/commit.js";
 import { probeAccount } from "../quota/probe-account.js";
 import { chooseAccount, reuseRecentProbes } from "./choose.js";
+import { findPdeathWrapper, isExecKind, type LaunchDeps } from "./launch.js";
 import { busyAccounts, defaultAliveCheck, LiveSessionRecord } from "./live-sessions.js";
-import {
-  afterChild,
-  findPdeathWrapper,
-  isExecKind,
-  launchCodex,
-  prepareLaunch,
-  type PreparedLaunch,
-} from "./launch.js";
 import type { MachineConfig } from "./machine.js";
 import { pressureOf } from "./pressure.js";
+import { createRelaunchPort, type RelaunchPort } from "./relaunch.js";
 import {
-  formatSwitchLine,
   attributionJson,
   attributionLine,
   countdownLine,
   exhaustedMessage,
+  formatSwitchLine,
+  shortSession,
 } from "./render.js";
-import { startSession, type SessionPorts } from "./run-session.js";
-import { installSignalGuard, type SignalSource } from "./signals.js";
-import { saveTerminal, type TerminalGuard } from "./terminal.js";
-import { startWatch } from "./watch.js";
+import { SessionReport } from "./report.js";
+import { startSession, type SessionOutput, type SessionPorts } from "./run-session.js";
+import { ScreenGate } from "./screen.js";
+import { installSignalGuard, type SignalGuard, type SignalSource } from "./signals.js";
+import { saveTerminal, type TerminalIo } from "./terminal.js";
+import { startWatch, type WatchDeps } from "./watch.js";
 
 /** How long the pool a switch's claim committed stands in for a fresh read in its switch line. */
 const CLAIM_REUSE_MS = 1_000;
@@ -53,6 +52,8 @@ export interface SupervisorOutput {
   readonly interactive: boolean;
   /** Where info() writes, so a line can be known to be out before codex takes the terminal. */
   readonly stderr?: Pick<Writable, "write">;
+  /** Where codex draws its TUI: the terminal modes it leaves on are undone there. */
+  readonly stdout?: Pick<Writable, "write"> & { readonly isTTY?: boolean };
 }
 
 /** Settles once everything written to `stream` so far has been handed to the OS. */
@@ -84,6 +85,8 @@ export interface SuperviseOptions {
   readonly binary?: CodexBinary;
   /** Where our signals come from (default: this process). */
   readonly signals?: SignalSource;
+  /** The terminal a TUI runs on (default: this process's stdin and `out.stdout`). */
+  readonly terminal?: TerminalIo;
 }
 
 export async function superviseSession(
@@ -98,6 +101,7 @@ export async function superviseSession(
   const pool = await store.read();
   const pinned = options.account !== undefined ? resolveAccount(pool, options.account).id : null;
   const floors = floorsFromSettings(settings);
+  const report = new SessionReport();
   const refresher = new TokenRefresher({
     store,
     leasesDir: deps.paths.leasesDir,
@@ -106,7 +110,11 @@ export async function superviseSession(
     fetch: deps.fetch,
     clock,
   });
-  const live = new LiveSessionRecord({ store, clock, onError: () => undefined });
+  const live = new LiveSessionRecord({
+    store,
+    clock,
+    onError: (error) => report.heartbeatFailed(error),
+  });
   const probeDeps = {
     backendUrl: settings.backendUrl,
     fetch: deps.fetch,
@@ -118,12 +126,11 @@ export async function superviseSession(
   const ownedElsewhere = (pool: Parameters<typeof busyAccounts>[0], id: string): boolean =>
     busyAccounts(pool, live.me, clock.now(), defaultAliveCheck).has(id);
 
-  let sessionId: string | null = args.sessionId;
-  /** A switch's launch, prepared while its choice is claimed (see ChooseDeps.chosen). */
-  let prepared: { id: string; plan: Promise<PreparedLaunch | null> } | null = null;
+  /** The relaunch port, once the runner made it (chooseDeps consults it). */
+  let relaunch: RelaunchPort | null = null;
   /** The pool as a switch's claim left it, and when: its switch line shows it (no re-read). */
   let claimedPool: { pool: Pool; at: number } | null = null;
-  const knownFile = { current: null as string | null };
+  let session: ReturnType<typeof startSession> | null = null;
   const chooseDeps = {
     store,
     clock,
@@ -136,22 +143,26 @@ export async function superviseSession(
       concurrency: settings.probeConcurrency,
       timeoutMs: settings.probeTimeoutMs,
     },
-    sessionId: () => sessionId,
-    chosen: (account: Parameters<typeof prepareLaunch>[1], owned: boolean) => {
-      const plan = prepareLaunch(launchDeps, account, owned).catch(() => null);
-      prepared = { id: account.id, plan };
-    },
+    sessionId: () => session?.state().ctx.sessionId ?? args.sessionId,
+    chosen: (account: Parameters<RelaunchPort["prepare"]>[0], owned: boolean) =>
+      relaunch?.prepare(account, owned),
     claimed: (pool: Pool) => {
       claimedPool = { pool, at: clock.now() };
     },
-    // One check serves a prewarm and the switch right after it (an exec limit starts both).
-    probe: reuseRecentProbes(
-      (account, codexOwned, signal) =>
-        probeAccount(account, probeDeps, { signal: timeout(signal), codexOwned }),
-      clock,
-    ),
+    // One check serves a prewarm and the switch right after it (an exec limit starts both). An
+    // account whose tokens could not be taken back is never refreshed (docs/supervisor.md
+    // "tokens").
+    probe: reuseRecentProbes(async (account, codexOwned, signal) => {
+      // Tokens a child left (of this run, or of one that died) are taken back before a probe may
+      // refresh the account; when they cannot be, it is probed like a codex-owned one.
+      const settled = codexOwned || relaunch === null ? true : await relaunch.settleTokens(account);
+      return probeAccount(account, probeDeps, {
+        signal: timeout(signal),
+        codexOwned: codexOwned || !settled || relaunch?.inDoubt(account.id) === true,
+      });
+    }, clock),
   };
-  const launchDeps = {
+  const launchDeps: LaunchDeps = {
     store,
     settings,
     env: deps.env,
@@ -161,8 +172,8 @@ export async function superviseSession(
     args,
     cwd,
     ownedElsewhere,
-    tokensFresh: (tokens: Parameters<TokenRefresher["isFresh"]>[0]) => refresher.isFresh(tokens),
-    ensureFresh: (id: string) => refresher.ensureFresh(id),
+    tokensFresh: (tokens) => refresher.isFresh(tokens),
+    ensureFresh: (id) => refresher.ensureFresh(id),
     pdeathWrapper: findPdeathWrapper(),
   };
   const json = args.execOptions.includes("--json");
@@ -175,14 +186,87 @@ export async function superviseSession(
     maxWaitMs: settings.maxWaitMinutes * 60_000,
   };
 
-  let guard: ReturnType<typeof installSignalGuard> | null = null;
-  // A TUI stopped for a switch leaves the terminal raw; each relaunch starts from the user's own.
-  const terminal: TerminalGuard | null = mode === "tui" ? await saveTerminal() : null;
-  const served: string[] = [];
+  const screen = new ScreenGate({
+    write: (line) => out.info(line),
+    flushed: () => flushed(out.stderr),
+  });
+  const terminalIo: TerminalIo = options.terminal ?? {
+    stdin: process.stdin,
+    inputFd: 0,
+    write: (bytes) => {
+      if (out.stdout?.isTTY === true) out.stdout.write(bytes);
+    },
+  };
+  const terminal = mode === "tui" ? await saveTerminal(terminalIo) : null;
+  const knownFile = { current: null as string | null };
+  const watchDeps: WatchDeps = {
+    clock,
+    sessionsDir: deps.codex.sessionsDir,
+    cwd,
+    mode,
+    bindTimeoutMs: settings.bindTimeoutSeconds * 1000,
+    quotaPollMs: settings.quotaPollSeconds * 1000,
+    knownFile,
+    otherSessions: async () => {
+      const { pid, host } = live.me;
+      const others = (await store.read()).sessions.filter(
+        (s) => s.sessionId !== null && !(s.pid === pid && s.host === host),
+      );
+      return new Set(others.map((s) => s.sessionId ?? ""));
+    },
+    onError: () => undefined, // replaced per watch below: errors become warnings
+    // One transaction stores the snapshot and judges the pressure on what it left.
+    observe: (id, snapshot) =>
+      store.transact((pool) => {
+        const row = pool.accounts.find((a) => a.id === id);
+        if (!row) return null;
+        applySnapshot(row, snapshot);
+        const level = pressureOf(row.quota, row, { ...settings }, new Date(clock.now()));
+        return { type: "pressure", account: id, level } as const;
+      }),
+    probe: async (id, signal) => {
+      const row = (await store.read()).accounts.find((a) => a.id === id);
+      if (!row) return null;
+      const outcome = await probeAccount(row, probeDeps, {
+        signal: timeout(signal),
+        codexOwned: true,
+      });
+      return outcome.kind === "ok" ? outcome.snapshot : null;
+    },
+  };
+
+  let guard: SignalGuard | null = null;
+  const output: SessionOutput = {
+    notice: (message) => screen.line(message),
+    announceSwitch: (sessionId, from, to, cause) => {
+      // A TUI's switch comes after its child stopped: a claim older than that is read again.
+      const recent = claimedPool !== null && clock.now() - claimedPool.at <= CLAIM_REUSE_MS;
+      const source = recent && claimedPool !== null ? claimedPool.pool : store;
+      screen.line(
+        formatSwitchLine(source, clock, sessionId, from, to, cause).catch(
+          () => `session ${shortSession(sessionId)} moved from ${from.label} to ${to.label}`,
+        ),
+      );
+    },
+    attribute: (account, previous, cause, code) => {
+      screen.line(attributionLine(account, previous, cause, code));
+      if (json) {
+        const sessionId = session?.state().ctx.sessionId ?? null;
+        out.line(attributionJson(account, previous, cause, code, sessionId, report.warnings));
+      }
+    },
+    // In line with the lines before it (the attribution of the run that hit the limit).
+    countdown: (remainingMs, exhaustion) => {
+      if (remainingMs === null) screen.write(() => out.clearProgress());
+      else {
+        const text = countdownLine(remainingMs, exhaustion, clock.now());
+        screen.write(() => out.progress(text));
+      }
+    },
+  };
   const ports: SessionPorts = {
     clock,
     select: (request, signal) => {
-      prepared = null; // only the choice this selection makes may be prepared
       claimedPool = null;
       return chooseAccount(chooseDeps, request, signal);
     },
@@ -191,115 +275,68 @@ export async function superviseSession(
         chooseDeps,
         { exclude, preferred: null, purpose: "switch" },
         signal,
-        {
-          commit: false,
-        },
+        { commit: false },
       );
       return r.kind === "selected" ? r.account : null;
     },
-    launch: (account, resume, beforeSpawn) => {
-      const early = prepared?.id === account.id ? prepared.plan : undefined;
-      prepared = null;
-      const relaunch = served.length > 0;
-      if (served.at(-1) !== account.label) served.push(account.label);
-      const ready = async (): Promise<void> => {
-        if (relaunch) await terminal?.restore();
-        await beforeSpawn();
-      };
-      return launchCodex(launchDeps, account, resume, ready, early);
-    },
-    watch: (request, emit) =>
-      startWatch(
+    publish: (entry) => live.set(entry),
+    output,
+    switcher: (emit) => {
+      relaunch = createRelaunchPort(
         {
           clock,
-          sessionsDir: deps.codex.sessionsDir,
-          cwd,
           mode,
-          bindTimeoutMs: settings.bindTimeoutSeconds * 1000,
-          quotaPollMs: settings.quotaPollSeconds * 1000,
+          launch: launchDeps,
+          watch: (request, onEvent) =>
+            startWatch(
+              {
+                ...watchDeps,
+                onError: (error) =>
+                  onEvent({ type: "warning", message: `watching the session: ${String(error)}` }),
+              },
+              request,
+              onEvent,
+            ),
+          sessionsDir: deps.codex.sessionsDir,
           knownFile,
-          otherSessions: async () => {
-            const { pid, host } = live.me;
-            const others = (await store.read()).sessions.filter(
-              (s) => s.sessionId !== null && !(s.pid === pid && s.host === host),
-            );
-            return new Set(others.map((s) => s.sessionId ?? ""));
-          },
-          onError: (error) => out.info(`watching the session: ${errorMessage(error)}`),
-          // One transaction stores the snapshot and judges the pressure on what it left.
-          observe: (id, snapshot) =>
-            store.transact((pool) => {
-              const row = pool.accounts.find((a) => a.id === id);
-              if (!row) return null;
-              applySnapshot(row, snapshot);
-              const level = pressureOf(row.quota, row, { ...settings }, new Date(clock.now()));
-              return { type: "pressure", account: id, level } as const;
-            }),
-          probe: async (id, signal) => {
-            const row = (await store.read()).accounts.find((a) => a.id === id);
-            if (!row) return null;
-            const outcome = await probeAccount(row, probeDeps, {
-              signal: timeout(signal),
-              codexOwned: true,
-            });
-            return outcome.kind === "ok" ? outcome.snapshot : null;
-          },
+          killGraceMs: settings.killGraceSeconds * 1000,
+          continuationTimeoutMs: settings.continuationTimeoutSeconds * 1000,
+          screen,
+          terminal,
+          report,
+          onChild: (child) => guard?.setChild(child),
         },
-        request,
-        (event) => {
-          if (event.type === "bound") sessionId = event.sessionId;
-          emit(event);
-        },
-      ),
-    adoptTokens: (account) => afterChild(launchDeps, account),
-    publish: (entry) => live.set(entry),
-    setChild: (child) => guard?.setChild(child),
-    notice: (message) => out.info(message),
-    announceSwitch: async (id, from, to, cause) => {
-      // A TUI's switch comes after its child stopped: a claim older than that is read again.
-      const recent = claimedPool !== null && clock.now() - claimedPool.at <= CLAIM_REUSE_MS;
-      const source = recent && claimedPool !== null ? claimedPool.pool : store;
-      const line = await formatSwitchLine(source, clock, id, from, to, cause).catch(
-        () => `session ${id} moved from ${from.label} to ${to.label}`,
+        emit,
       );
-      out.info(line);
-      await flushed(out.stderr);
-    },
-    attribute: (account, previous, cause, code) => {
-      out.info(attributionLine(account, previous, cause, code));
-      if (json) out.line(attributionJson(account, previous, cause, code, sessionId));
-    },
-    countdown: (remainingMs, exhaustion) => {
-      if (remainingMs === null) out.clearProgress();
-      else out.progress(countdownLine(remainingMs, exhaustion, clock.now()));
+      return relaunch;
     },
   };
 
-  const session = startSession(ports, {
-    config,
-    killGraceMs: settings.killGraceSeconds * 1000,
-    sessionId: args.sessionId,
-  });
+  session = startSession(ports, { config, sessionId: args.sessionId });
+  const control = session;
   guard = installSignalGuard({
     source: options.signals ?? process,
-    childRunning: () => session.childRunning(),
-    onSignal: (signal) => session.signal(signal),
+    childRunning: () => control.childRunning(),
+    onSignal: (signal) => control.signal(signal),
   });
   try {
-    const result = await session.done;
-    await terminal?.restore();
-    if (mode === "tui" && served.length > 1) {
-      // The switch lines scrolled away under the TUI: say once where the session went.
-      const who = sessionId !== null ? `session ${sessionId.slice(0, 8)}…` : "the session";
-      out.info(`${who} ran on ${served.join(" → ")}`);
+    const result = await control.done;
+    const { ctx } = result.state;
+    if (mode === "tui" && ctx.served.length > 1) {
+      // The switch lines are hidden under the TUI's screen: say once where the session went.
+      const who = ctx.sessionId !== null ? `session ${shortSession(ctx.sessionId)}` : "the session";
+      screen.line(`${who} ran on ${ctx.served.map((a) => a.label).join(" → ")}`);
     }
+    for (const line of report.take()) screen.line(line);
+    await screen.drain();
     if (result.exhaustion !== null) {
-      const { message, earliest } = exhaustedMessage(result.exhaustion, clock.now(), sessionId);
+      const { message, earliest } = exhaustedMessage(result.exhaustion, clock.now(), ctx.sessionId);
       throw new PoolExhaustedError(message, earliest === null ? null : new Date(earliest));
     }
     return result.code;
   } finally {
     guard[Symbol.dispose]();
+    // Our entry would be pruned anyway once this process is gone: a failed removal loses nothing.
     await live.close().catch(() => undefined);
   }
 }

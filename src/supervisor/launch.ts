@@ -1,23 +1,33 @@
 /**
- * One (re)launch of codex for the supervisor, around the bridge's planLaunch/finishLaunch
- * (src/codex/launch.ts): take back tokens an earlier child left, refresh the access token if the
- * pool owns the refresh (no other live codex runs this account), prepare the overlay home, build
- * the argv (the user's, or `resume <id>` with the continuation prompt), and spawn codex with the
- * terminal inherited. The TUI always gets --no-daemon: a daemon would keep the old account's token
- * (CODEX_CLI.md §5.4).
+ * One (re)launch of codex for the relaunch switching port (relaunch.ts), around the bridge's
+ * planLaunch/finishLaunch (src/codex/launch.ts): take back tokens an earlier child left, refresh
+ * the access token if the pool owns the refresh (no other live codex runs this account), prepare
+ * the overlay home, build the argv (the user's, or `resume <id>` with the continuation prompt),
+ * and spawn codex with the terminal inherited. The TUI always gets --no-daemon: a daemon would keep
+ * the old account's token (docs/codex-cli.md §5.4).
+ *
+ * Tokens are never spent twice: when the tokens an earlier child left cannot be taken back, the
+ * launch fails (TokensInDoubtError) before anything refreshes the account (docs/supervisor.md
+ * "tokens").
  *
  * If we are SIGKILLed the child must not linger holding the terminal: on Linux it is started
  * through `setpriv --pdeathsig SIGTERM`, which makes the kernel send it SIGTERM when we die
  * (setpriv execs codex in place, so there is still one process).
  */
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import { adoptTokensFromHome } from "../codex/adopt.js";
+import { takeBackTokens } from "../codex/adopt.js";
 import { classifyArgs, insertOptions, resumeArgs, type ClassifiedArgs } from "../codex/args.js";
 import type { CodexBinary } from "../codex/binary.js";
 import { codexConfigOverrides } from "../codex/child-env.js";
-import { finishLaunch, planLaunch, type LaunchPlan } from "../codex/launch.js";
-import { accountHomePath } from "../codex/overlay-home.js";
-import { spawnCodex } from "../codex/spawn.js";
+import {
+  finishLaunch,
+  planLaunch,
+  type LaunchAftermath,
+  type LaunchPlan,
+} from "../codex/launch.js";
+import { accountHomePath, type ReconcileReport } from "../codex/overlay-home.js";
+import { spawnCodex, type ChildOutcome } from "../codex/spawn.js";
 import type { Clock } from "../platform/clock.js";
 import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
@@ -26,7 +36,14 @@ import { accountName } from "../pool/account-name.js";
 import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef } from "./machine.js";
-import type { LaunchedChild } from "./session-ports.js";
+
+export interface LaunchedChild {
+  readonly child: ChildProcess;
+  /** Settles when the child is gone. */
+  readonly exited: Promise<ChildOutcome>;
+  /** Files an earlier codex left in the overlay home, moved to (or dropped for) the real one. */
+  readonly recovered: ReconcileReport;
+}
 
 export interface LaunchDeps {
   readonly store: PoolStore;
@@ -140,9 +157,11 @@ async function planFor(deps: LaunchDeps, ref: AccountRef): Promise<LaunchPlan> {
   let account = accountRow(pool, ref.id);
   // The pool refreshes only a token that needs it and that no other live codex owns.
   if (!deps.ownedElsewhere(pool, ref.id) && !deps.tokensFresh(account.tokens)) {
-    // Tokens a previous child rotated come back first, so a refresh never spends a dead token.
-    await adoptTokensFromHome({ store: deps.store, home, account }).catch(() => undefined);
-    account = await deps.ensureFresh(ref.id);
+    // Tokens a previous child rotated come back first, so a refresh never spends a dead token;
+    // when they cannot be, this throws and nothing is refreshed.
+    await takeBackTokens({ store: deps.store, home, account });
+    account = accountRow(await deps.store.read(), ref.id);
+    if (!deps.tokensFresh(account.tokens)) account = await deps.ensureFresh(ref.id);
   }
   // (planLaunch takes back whatever an earlier child left in the overlay in any case.)
   return plan(deps, account);
@@ -184,21 +203,21 @@ export async function launchCodex(
     spawned.child.once("spawn", resolve);
     spawned.exited.catch(reject);
   });
-  return {
-    child: spawned.child,
-    exited: spawned.exited.then((o) => ({ code: o.exitCode, signal: o.signal })),
-  };
+  return { child: spawned.child, exited: spawned.exited, recovered: plan.recoveredEntries };
 }
 
-/** After a child exits: stray writes back to the real home, rotated tokens into the pool. */
+/**
+ * After a child exits: rotated tokens into the pool, stray writes back to the real home. null when
+ * the account was removed meanwhile. Throws TokensInDoubtError when the tokens cannot be taken back.
+ */
 export async function afterChild(
   deps: Pick<LaunchDeps, "store" | "settings" | "homesDir">,
   ref: AccountRef,
-): Promise<void> {
+): Promise<LaunchAftermath | null> {
   const pool = await deps.store.read();
   const row = pool.accounts.find((a) => a.id === ref.id);
-  if (!row) return;
-  await finishLaunch({
+  if (!row) return null;
+  return finishLaunch({
     store: deps.store,
     realHome: deps.settings.codexHome,
     home: accountHomePath(deps.homesDir, ref.id),

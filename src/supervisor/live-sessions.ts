@@ -1,49 +1,41 @@
 /**
- * Live supervised sessions recorded in the pool (`pool.sessions`), so that other sessions and
- * `status` see which account each one runs on and what it is doing. Each supervisor keeps its own
- * entry fresh with a heartbeat and removes it on the way out; entries of processes that are gone
- * (same host: the pid is dead; another host: no heartbeat for HEARTBEAT_MAX_AGE_MS) are pruned by
- * whoever writes next. Every change is one short pool transaction: the pool lock is the only lock.
+ * Our own entry among the pool's live supervised sessions (`pool.sessions`), so that other
+ * sessions and `status` see which account we run on and what we are doing. The entry is kept
+ * fresh with a heartbeat on the clock's timers and removed on the way out; what makes an entry
+ * live is the pool's rule (src/pool/live-sessions.ts). Every change is one short pool
+ * transaction: the pool lock is the only lock.
+ *
+ * A heartbeat that fails is not swallowed: other sessions take our account once our entry is
+ * older than HEARTBEAT_MAX_AGE_MS, so each failure is reported (the supervisor says so after codex
+ * exits, and in `--json`).
  */
 import os from "node:os";
-import type { Clock } from "../platform/clock.js";
-import { processAlive } from "../platform/process-alive.js";
+import type { Clock, Timer } from "../platform/clock.js";
+import {
+  HEARTBEAT_MS,
+  defaultAliveCheck,
+  isSelf,
+  liveSessionAccounts,
+  pruneSessions,
+  type AliveCheck,
+  type SessionIdentity,
+} from "../pool/live-sessions.js";
 import type { LiveSession, Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 
+export {
+  HEARTBEAT_MAX_AGE_MS,
+  HEARTBEAT_MS,
+  defaultAliveCheck,
+  pruneSessions,
+  type AliveCheck,
+  type SessionIdentity,
+} from "../pool/live-sessions.js";
+
 export type LivePhase = LiveSession["phase"];
-
-export const HEARTBEAT_MS = 30_000;
-/** An entry not renewed for this long is gone (matches liveSessionAccounts in src/quota). */
-export const HEARTBEAT_MAX_AGE_MS = 5 * 60_000;
-
-export interface SessionIdentity {
-  readonly pid: number;
-  readonly host: string;
-}
-
-export type AliveCheck = (pid: number, host: string) => boolean;
-
-export function defaultAliveCheck(pid: number, host: string): boolean {
-  // Another host's pids mean nothing here: its entry lives or dies by its heartbeat.
-  return host !== os.hostname() || processAlive(pid);
-}
 
 export function thisProcess(): SessionIdentity {
   return { pid: process.pid, host: os.hostname() };
-}
-
-function isSelf(s: LiveSession, me: SessionIdentity): boolean {
-  return s.pid === me.pid && s.host === me.host;
-}
-
-/** Drops entries whose process is gone or whose heartbeat stopped; returns how many. */
-export function pruneSessions(pool: Pool, now: number, isAlive: AliveCheck): number {
-  const before = pool.sessions.length;
-  pool.sessions = pool.sessions.filter(
-    (s) => now - Date.parse(s.heartbeatAt) <= HEARTBEAT_MAX_AGE_MS && isAlive(s.pid, s.host),
-  );
-  return before - pool.sessions.length;
 }
 
 /** Accounts other live sessions run on, are moving to, or are draining (ours excluded). */
@@ -53,13 +45,7 @@ export function busyAccounts(
   now: number,
   isAlive: AliveCheck,
 ): Set<string> {
-  const busy = new Set<string>();
-  for (const s of pool.sessions) {
-    if (isSelf(s, me)) continue;
-    if (now - Date.parse(s.heartbeatAt) > HEARTBEAT_MAX_AGE_MS || !isAlive(s.pid, s.host)) continue;
-    busy.add(s.account);
-  }
-  return busy;
+  return liveSessionAccounts(pool, now, isAlive, me);
 }
 
 export interface LiveEntry {
@@ -88,7 +74,7 @@ export interface LiveSessionOptions {
   readonly me?: SessionIdentity;
   readonly isAlive?: AliveCheck;
   readonly heartbeatMs?: number;
-  /** Reports a failed heartbeat write (the session goes on; the next beat tries again). */
+  /** Told of each failed heartbeat write (the session goes on; the next beat tries again). */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -98,7 +84,7 @@ export class LiveSessionRecord {
   private readonly opts: LiveSessionOptions;
   private readonly isAlive: AliveCheck;
   private entry: LiveEntry | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | null = null;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(options: LiveSessionOptions) {
@@ -123,20 +109,26 @@ export class LiveSessionRecord {
       this.entry.sessionId === entry.sessionId &&
       this.entry.phase === entry.phase;
     this.entry = entry;
+    if (this.timer === null) this.beat();
     if (!same) await this.write();
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => {
-        this.write().catch((error: unknown) => this.opts.onError?.(error));
-      }, this.opts.heartbeatMs ?? HEARTBEAT_MS);
-      // The heartbeat alone must never keep the process alive.
-      this.timer.unref();
-    }
   }
 
   /** Same as `set`, inside a transaction someone else is running (e.g. the selection's claim). */
   apply(pool: Pool, entry: LiveEntry): void {
     this.entry = entry;
     this.put(pool, entry);
+  }
+
+  /** Arms the next heartbeat; it re-arms itself until close(). Weak: it alone never keeps us up. */
+  private beat(): void {
+    this.timer = this.opts.clock.setTimer(
+      () => {
+        this.write().catch((error: unknown) => this.opts.onError?.(error));
+        if (this.timer !== null) this.beat();
+      },
+      this.opts.heartbeatMs ?? HEARTBEAT_MS,
+      { weak: true },
+    );
   }
 
   private put(pool: Pool, entry: LiveEntry): void {
@@ -162,9 +154,10 @@ export class LiveSessionRecord {
 
   /** Stops the heartbeat and removes our entry. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.timer?.cancel();
+    this.timer = null;
     this.entry = null;
+    // A failed heartbeat was reported when it happened; only the removal below matters now.
     await this.writing.catch(() => undefined);
     await this.opts.store.transact((pool) => {
       const now = this.opts.clock.now();

@@ -1,8 +1,8 @@
 /**
  * The state machine's moves that span phases (machine.ts holds the per-phase handlers): choosing
- * what follows an exhausted selection or a stopped child, launching (and announcing a switch),
- * deciding a preemptive switch at the floor, and what a child's exit leads to. Pure, like the
- * machine itself.
+ * what follows an exhausted selection or a stopped child, starting codex or moving the session
+ * (and announcing a switch before either), deciding a preemptive switch at the floor, resending a
+ * continuation that was not taken, and what a child's exit leads to. Pure, like the machine.
  */
 
 import {
@@ -53,7 +53,7 @@ export function onExhausted(
   });
 }
 
-/** What follows a stopped child. */
+/** What follows a stopped child: a wait for a reset, or the end. */
 export function afterStop(
   config: MachineConfig,
   state: State,
@@ -61,8 +61,6 @@ export function afterStop(
   cause: SwitchCause | null,
 ): Step {
   switch (then.kind) {
-    case "launch":
-      return launchAccount(config, state, then.account, cause);
     case "wait":
       return onExhausted(config, state, then.exhaustion, then.now, cause);
     case "exit":
@@ -77,7 +75,41 @@ export function afterStop(
   }
 }
 
-/** Launch on `account`: a first launch, or a resume of the bound session (a switch). */
+/** The accounts served, with `account` appended unless it is the one serving already. */
+function servedWith(ctx: Ctx, account: AccountRef): readonly AccountRef[] {
+  return ctx.served.at(-1)?.id === account.id ? ctx.served : [...ctx.served, account];
+}
+
+/** The context of a switch to `account` (a move, or a relaunch after the child ended). */
+function switchedCtx(
+  config: MachineConfig,
+  ctx: Ctx,
+  account: AccountRef,
+  cause: SwitchCause,
+): Partial<Ctx> {
+  const switchingAccount = ctx.account !== null && ctx.account.id !== account.id;
+  const continuation = cause === "limit" && config.continueAfterLimit;
+  return {
+    account,
+    ...PER_LAUNCH,
+    switches: ctx.switches + 1,
+    previous: switchingAccount ? ctx.account : ctx.previous,
+    lastCause: cause,
+    served: servedWith(ctx, account),
+    continuation: continuation ? { account: account.id, attempt: 1 } : null,
+  };
+}
+
+/** The switch line, when the session changes account (said before codex runs on the next). */
+function announcement(ctx: Ctx, to: AccountRef, cause: SwitchCause): Effect[] {
+  if (ctx.sessionId === null || ctx.account === null || ctx.account.id === to.id) return [];
+  return [{ type: "announceSwitch", sessionId: ctx.sessionId, from: ctx.account, to, cause }];
+}
+
+/**
+ * Start codex on `account` while none runs: the first launch, or a relaunch of the bound session
+ * after its child ended (exec after a limit, or after a wait for a reset).
+ */
 export function launchAccount(
   config: MachineConfig,
   state: State,
@@ -85,48 +117,100 @@ export function launchAccount(
   cause: SwitchCause | null,
 ): Step {
   const { ctx } = state;
-  const fresh: Partial<Ctx> = { account, ...PER_LAUNCH };
-  const effects: Effect[] = [];
+  const launching = { kind: "launching", pendingExit: null } as const;
   if (ctx.sessionId !== null && ctx.account !== null && cause !== null) {
-    const switchingAccount = ctx.account.id !== account.id;
-    if (switchingAccount) {
-      effects.push({
-        type: "announceSwitch",
-        sessionId: ctx.sessionId,
-        from: ctx.account,
-        to: account,
-        cause,
-      });
-    }
-    const continuation = cause === "limit" && config.continueAfterLimit;
-    effects.push({ type: "launch", account, resume: { sessionId: ctx.sessionId, continuation } });
-    return step(
-      withPhase(
-        state,
-        { kind: "launching", pendingExit: null },
-        {
-          ...fresh,
-          switches: ctx.switches + 1,
-          previous: switchingAccount ? ctx.account : ctx.previous,
-          lastCause: cause,
-        },
-      ),
-      ...effects,
-    );
+    const next = switchedCtx(config, ctx, account, cause);
+    const resume = { sessionId: ctx.sessionId, continuation: next.continuation != null };
+    return step(withPhase(state, launching, next), ...announcement(ctx, account, cause), {
+      type: "start",
+      account,
+      sessionId: ctx.sessionId,
+      resume,
+    });
   }
   // The first launch (or a relaunch after a wait with no session to resume yet). The very first
   // launch runs the user's own argv even when it names a session (`resume <id> "prompt"`): a
   // rebuilt resume argv would drop their prompt.
   const firstLaunch = ctx.account === null;
-  effects.push({
-    type: "launch",
-    account,
-    resume:
-      ctx.sessionId !== null && !firstLaunch
-        ? { sessionId: ctx.sessionId, continuation: false }
-        : null,
-  });
-  return step(withPhase(state, { kind: "launching", pendingExit: null }, fresh), ...effects);
+  const resume =
+    ctx.sessionId !== null && !firstLaunch
+      ? { sessionId: ctx.sessionId, continuation: false }
+      : null;
+  return step(
+    withPhase(state, launching, {
+      account,
+      ...PER_LAUNCH,
+      served: servedWith(ctx, account),
+      continuation: null,
+    }),
+    { type: "start", account, sessionId: ctx.sessionId, resume },
+  );
+}
+
+/** The running session, idle at a turn boundary, moves to `to`. */
+export function moveTo(
+  config: MachineConfig,
+  state: State,
+  to: AccountRef,
+  cause: SwitchCause,
+): Step {
+  const { ctx } = state;
+  if (ctx.sessionId === null || ctx.account === null) return step(state); // never bound: nothing to move
+  const next = switchedCtx(config, ctx, to, cause);
+  return step(
+    withPhase(state, { kind: "launching", pendingExit: null }, next),
+    ...announcement(ctx, to, cause),
+    {
+      type: "move",
+      from: ctx.account,
+      to,
+      sessionId: ctx.sessionId,
+      continuation: next.continuation != null,
+      resend: false,
+    },
+  );
+}
+
+/** Attempts at a continuation before the user is told it waits for them. */
+export const CONTINUATION_ATTEMPTS = 2;
+
+/** The start of the one line that tells the user a continuation did not run. */
+function notTaken(account: AccountRef): string {
+  return `codex did not run the continuation prompt on ${account.label}: the interrupted task is waiting for you`;
+}
+
+/**
+ * The continuation's turn did not start within its bound: send it again on the same account once
+ * (no switch: the session stays where it is), then tell the user the task waits for them.
+ */
+export function onContinuationMissed(state: State): Step {
+  const { ctx } = state;
+  const pending = ctx.continuation;
+  if (pending === null || ctx.account === null || ctx.sessionId === null) return step(state);
+  if (state.phase.kind !== "running" || ctx.turnActive || pending.account !== ctx.account.id) {
+    return step(withPhase(state, state.phase, { continuation: null }));
+  }
+  if (pending.attempt >= CONTINUATION_ATTEMPTS) {
+    return step(withPhase(state, state.phase, { continuation: null }), {
+      type: "notice",
+      message: `${notTaken(ctx.account)}: type your next instruction (e.g. "continue") to go on`,
+    });
+  }
+  return step(
+    withPhase(
+      state,
+      { kind: "launching", pendingExit: null },
+      { ...PER_LAUNCH, continuation: { account: pending.account, attempt: pending.attempt + 1 } },
+    ),
+    {
+      type: "move",
+      from: ctx.account,
+      to: ctx.account,
+      sessionId: ctx.sessionId,
+      continuation: true,
+      resend: true,
+    },
+  );
 }
 
 export function budgetLeft(config: MachineConfig, ctx: Ctx): boolean {
@@ -212,22 +296,30 @@ export function onLimitInExec(config: MachineConfig, state: State): Step {
 }
 
 export function stopFor(state: State, then: Then, cause: SwitchCause | null): Step {
-  return step(withPhase(state, { kind: "stopping", cause, then }), { type: "stopChild" });
+  return step(withPhase(state, { kind: "stopping", cause, then }), { type: "stop" });
 }
 
 /**
  * The child exited by itself. From `handoff` the next account's selection is already under way
- * (or done: `choice`); the launch comes after the tokens' adoption, which is emitted first.
+ * (or done: `choice`). (What codex left behind, e.g. its rotated tokens, is the switching port's
+ * to take back before it reports the exit.)
  */
 export function childEnded(
   config: MachineConfig,
-  state: State,
+  ended: State,
   code: number,
   choice: HandoffChoice | null = null,
 ): Step {
-  const { ctx } = state;
+  const { ctx } = ended;
   const effects: Effect[] = [];
-  if (ctx.account) effects.push({ type: "adoptTokens", account: ctx.account });
+  if (ctx.continuation !== null && ctx.account !== null && ctx.sessionId !== null) {
+    // Codex ended before the continuation's turn was seen starting: say so, once.
+    effects.push({
+      type: "notice",
+      message: `${notTaken(ctx.account)} (resume the session with \`codex-pool run resume ${ctx.sessionId}\`)`,
+    });
+  }
+  const state = withPhase(ended, ended.phase, { continuation: null });
   if (config.mode === "exec" && ctx.account) {
     effects.push({
       type: "attribute",
@@ -265,5 +357,3 @@ export function childEnded(
   }
   return step(withPhase(state, { kind: "done", code, reason: "child-exited" }), ...effects);
 }
-
-/** Events about the child and its rollout, shared by binding/running/draining/switching. */

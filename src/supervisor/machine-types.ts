@@ -1,5 +1,7 @@
 /**
- * The data of the supervisor's state machine (machine.ts): phases, context, events, effects.
+ * The data of the supervisor's state machine (machine.ts): phases, context, events, effects. The
+ * effects say *what* happens to codex (start it, move the session, stop it); *how* is the switching
+ * port's (docs/supervisor.md), so the same machine drives a relaunch or a live switch.
  */
 export type Mode = "tui" | "exec";
 
@@ -46,8 +48,8 @@ export interface Exhaustion {
   readonly earliest: number | null;
 }
 
+/** What follows a stop: a wait for a reset, or the end. */
 export type Then =
-  | { readonly kind: "launch"; readonly account: AccountRef }
   | { readonly kind: "wait"; readonly exhaustion: Exhaustion; readonly now: number }
   | { readonly kind: "exit"; readonly code: number; readonly exhaustion?: Exhaustion };
 
@@ -59,6 +61,7 @@ export type HandoffChoice =
 export type Phase =
   | { readonly kind: "choosing"; readonly switchCause: SwitchCause | null }
   | { readonly kind: "waiting"; readonly until: number; readonly switchCause: SwitchCause | null }
+  /** A start or a move is outstanding (codex is being started, or the session moved). */
   | { readonly kind: "launching"; readonly pendingExit: number | null }
   | { readonly kind: "binding" }
   | { readonly kind: "running" }
@@ -82,6 +85,14 @@ export interface Ctx {
   readonly account: AccountRef | null;
   /** The account served before the last switch, for the attribution line. */
   readonly previous: AccountRef | null;
+  /** Every account the session ran on, in order (a return to an earlier one is listed again). */
+  readonly served: readonly AccountRef[];
+  /**
+   * A continuation prompt was sent with the last start or move and its turn has not been seen
+   * starting yet; `attempt` counts the launches that carried it (docs/supervisor.md, "verified
+   * continuation").
+   */
+  readonly continuation: { readonly account: string; readonly attempt: number } | null;
   readonly lastCause: SwitchCause | null;
   readonly switches: number;
   readonly turnActive: boolean;
@@ -106,13 +117,16 @@ export type Event =
   | { readonly type: "selected"; readonly account: AccountRef }
   | { readonly type: "exhausted"; readonly exhaustion: Exhaustion; readonly now: number }
   | { readonly type: "launched" }
-  | { readonly type: "launchFailed"; readonly message: string }
+  /** `cancelled`: given up because a signal arrived first (nothing to tell the user). */
+  | { readonly type: "launchFailed"; readonly message: string; readonly cancelled?: boolean }
   | { readonly type: "bound"; readonly sessionId: string }
   | { readonly type: "turnStarted" }
   | { readonly type: "turnEnded"; readonly limitHit: boolean }
   | { readonly type: "pressure"; readonly account: string; readonly level: Pressure }
   | { readonly type: "prewarmed"; readonly forAccount: string; readonly next: AccountRef | null }
   | { readonly type: "childExited"; readonly code: number }
+  /** The continuation prompt's turn did not start within its bound. */
+  | { readonly type: "continuationMissed" }
   | { readonly type: "signal"; readonly signal: ExitSignal }
   | { readonly type: "waitOver" };
 
@@ -124,13 +138,30 @@ export type Effect =
       readonly purpose: "start" | "switch" | "after-wait";
     }
   | { readonly type: "prewarm"; readonly exclude: readonly string[] }
+  /** Start codex on `account` (none runs): the user's own argv, or a resume of the session. */
   | {
-      readonly type: "launch";
+      readonly type: "start";
       readonly account: AccountRef;
-      readonly resume: { readonly sessionId: string; readonly continuation: boolean } | null;
+      /** The session when known (the user's `resume <id>`, or an earlier launch's). */
+      readonly sessionId: string | null;
+      readonly resume: ResumeRequest | null;
     }
-  | { readonly type: "stopChild" }
-  | { readonly type: "adoptTokens"; readonly account: AccountRef }
+  /**
+   * Move the running session to `to` at a turn boundary (no turn is in flight). `resend`: the same
+   * account again, because the continuation was not taken.
+   */
+  | {
+      readonly type: "move";
+      readonly from: AccountRef;
+      readonly to: AccountRef;
+      readonly sessionId: string;
+      readonly continuation: boolean;
+      readonly resend: boolean;
+    }
+  /** Stop the codex that runs now; `childExited` follows. */
+  | { readonly type: "stop" }
+  /** A signal arrived during a start or move: give it up if codex is not running yet. */
+  | { readonly type: "abortLaunch" }
   | {
       readonly type: "announceSwitch";
       readonly sessionId: string;
@@ -148,6 +179,12 @@ export type Effect =
   | { readonly type: "wait"; readonly until: number; readonly exhaustion: Exhaustion }
   | { readonly type: "cancel" }
   | { readonly type: "notice"; readonly message: string };
+
+export interface ResumeRequest {
+  readonly sessionId: string;
+  /** Submit the continuation prompt (the last turn failed on the usage limit). */
+  readonly continuation: boolean;
+}
 
 export interface Step {
   readonly state: State;
@@ -172,6 +209,8 @@ export function initialState(sessionId: string | null = null): State {
       sessionId,
       account: null,
       previous: null,
+      served: [],
+      continuation: null,
       lastCause: null,
       switches: 0,
       ...PER_LAUNCH,

@@ -1,14 +1,16 @@
 /**
- * The state machine of one supervised session (PRODUCT.md decisions 5–8), as data and one pure
- * function. `transition(config, state, event)` returns the next state and the effects to perform;
- * the runner (run-session.ts) performs them (select, launch, stop, wait, …) and feeds what it
- * observes back as events. Nothing here touches a process, a file, the network or the clock:
- * every time arrives inside an event, so every scenario is testable without processes.
+ * The state machine of one supervised session (docs/decisions.md decisions 5–8 and 11), as data
+ * and one pure function. `transition(config, state, event)` returns the next state and the
+ * effects to perform; the runner (run-session.ts) performs them (select, start, move, stop, wait,
+ * …) through ports and feeds what it observes back as events. The machine decides *when* a
+ * session moves and *to whom*; *how* it moves is the switching port's (docs/supervisor.md).
+ * Nothing here touches a process, a file, the network or the clock: every time arrives inside an
+ * event, so every scenario is testable without processes.
  *
  * Phases:
  *   choosing   no child; an account selection is outstanding
  *   waiting    no child; every account is out, counting down to the earliest reset
- *   launching  a launch is outstanding (token refresh, home, spawn)
+ *   launching  a start or a move is outstanding (tokens, home, spawn; or the session moving)
  *   binding    child running; its session id and rollout are not known yet
  *   running    child running and bound
  *   draining   child running, a turn in flight, a switch wanted once it ends (never cut a turn)
@@ -21,7 +23,6 @@
 
 import {
   SIGNAL_EXIT_CODES,
-  type Effect,
   type Event,
   type MachineConfig,
   type Phase,
@@ -34,6 +35,8 @@ import {
   beginSwitch,
   childEnded,
   launchAccount,
+  moveTo,
+  onContinuationMissed,
   onExhausted,
   onLimitInExec,
   onLimitInTui,
@@ -59,7 +62,13 @@ function onChildPhaseEvent(config: MachineConfig, state: State, event: Event): S
     if (ctx.account?.id !== event.forAccount) return step(state);
     return step(withPhase(state, state.phase, { prewarm: "done", next: event.next }));
   }
+  if (event.type === "continuationMissed") return onContinuationMissed(state);
   return step(state);
+}
+
+/** A turn started: it is the continuation's, if one was waiting to be taken. */
+function turnStarted(state: State, extra: Partial<State["ctx"]> = {}): State {
+  return withPhase(state, state.phase, { turnActive: true, continuation: null, ...extra });
 }
 
 function endBySignal(state: State, signal: keyof typeof SIGNAL_EXIT_CODES): Step {
@@ -111,19 +120,20 @@ const onLaunching: Handler<"launching"> = (_config, state, phase, event) => {
   }
   if (event.type === "launchFailed") {
     const signalled = phase.pendingExit !== null;
-    return step(
-      withPhase(state, {
-        kind: "done",
-        code: phase.pendingExit ?? 1,
-        reason: signalled ? "signal" : "launch-failed",
-      }),
-      { type: "notice", message: event.message },
-    );
+    const done = withPhase(state, {
+      kind: "done",
+      code: phase.pendingExit ?? 1,
+      reason: signalled ? "signal" : "launch-failed",
+    });
+    return event.cancelled === true
+      ? step(done)
+      : step(done, { type: "notice", message: event.message });
   }
   if (event.type === "signal") {
-    // The spawn is under way: stop the child as soon as it is up.
+    // Given up if codex is not running yet; otherwise stopped as soon as it is up.
     return step(
       withPhase(state, { kind: "launching", pendingExit: SIGNAL_EXIT_CODES[event.signal] }),
+      { type: "abortLaunch" },
     );
   }
   return step(state);
@@ -136,12 +146,13 @@ const onBinding: Handler<"binding"> = (config, state, _phase, event) => {
   return onChildPhaseEvent(config, state, event);
 };
 
-const onRunning: Handler<"running"> = (config, state, phase, event) => {
-  if (event.type === "turnStarted") {
-    return step(withPhase(state, phase, { turnActive: true, lastTurnLimited: false }));
-  }
+const onRunning: Handler<"running"> = (config, state, _phase, event) => {
+  if (event.type === "turnStarted") return step(turnStarted(state, { lastTurnLimited: false }));
   if (event.type === "turnEnded") {
-    const ended = withPhase(state, phase, { turnActive: false, lastTurnLimited: event.limitHit });
+    const ended = withPhase(state, state.phase, {
+      turnActive: false,
+      lastTurnLimited: event.limitHit,
+    });
     if (event.limitHit) {
       return config.mode === "tui" ? onLimitInTui(config, ended) : onLimitInExec(config, ended);
     }
@@ -151,7 +162,7 @@ const onRunning: Handler<"running"> = (config, state, phase, event) => {
 };
 
 const onDraining: Handler<"draining"> = (config, state, phase, event) => {
-  if (event.type === "turnStarted") return step(withPhase(state, phase, { turnActive: true }));
+  if (event.type === "turnStarted") return step(turnStarted(state));
   if (event.type === "turnEnded") {
     const ended = withPhase(state, phase, { turnActive: false, lastTurnLimited: event.limitHit });
     return beginSwitch(ended, event.limitHit ? "limit" : phase.cause);
@@ -161,7 +172,7 @@ const onDraining: Handler<"draining"> = (config, state, phase, event) => {
 
 const onSwitching: Handler<"switching"> = (config, state, phase, event) => {
   const { ctx } = state;
-  if (event.type === "turnStarted") return step(withPhase(state, phase, { turnActive: true }));
+  if (event.type === "turnStarted") return step(turnStarted(state));
   if (event.type === "turnEnded") {
     const cause = event.limitHit ? "limit" : phase.cause;
     return step(
@@ -179,7 +190,7 @@ const onSwitching: Handler<"switching"> = (config, state, phase, event) => {
         withPhase(state, { kind: "draining", cause: phase.cause }, { next: event.account }),
       );
     }
-    return stopFor(state, { kind: "launch", account: event.account }, phase.cause);
+    return moveTo(config, state, event.account, phase.cause);
   }
   if (event.type === "exhausted") {
     if (phase.cause === "floor") {
@@ -211,9 +222,7 @@ const onHandoff: Handler<"handoff"> = (config, state, phase, event) => {
   }
   if (event.type === "childExited") return childEnded(config, state, event.code, phase.choice);
   // Codex went on after all: whether the run is resumed is judged on its last turn at the exit.
-  if (event.type === "turnStarted") {
-    return step(withPhase(state, phase, { turnActive: true, lastTurnLimited: false }));
-  }
+  if (event.type === "turnStarted") return step(turnStarted(state, { lastTurnLimited: false }));
   if (event.type === "turnEnded") {
     return step(withPhase(state, phase, { turnActive: false, lastTurnLimited: event.limitHit }));
   }
@@ -221,12 +230,9 @@ const onHandoff: Handler<"handoff"> = (config, state, phase, event) => {
 };
 
 const onStopping: Handler<"stopping"> = (config, state, phase, event) => {
-  const { ctx } = state;
   if (event.type === "childExited") {
-    const effects: Effect[] = ctx.account ? [{ type: "adoptTokens", account: ctx.account }] : [];
     const stopped = withPhase(state, phase, { turnActive: false });
-    const after = afterStop(config, stopped, phase.then, phase.cause);
-    return step(after.state, ...effects, ...after.effects);
+    return afterStop(config, stopped, phase.then, phase.cause);
   }
   if (event.type === "signal") {
     // Already stopping: end with the signal's code once the child is gone.

@@ -8,7 +8,8 @@ import type { Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef, Exhaustion, SwitchCause } from "./machine.js";
 import { describeQuota } from "./pressure.js";
-import { describeExhaustion, formatClock, formatDuration } from "./wait-for-reset.js";
+import { formatClock, formatDuration } from "../platform/time-text.js";
+import { describeExhaustion } from "./wait-for-reset.js";
 
 export function shortSession(id: string): string {
   return id.length > 8 ? `${id.slice(0, 8)}…` : id;
@@ -22,7 +23,7 @@ const CAUSE_TEXT: Record<SwitchCause, string> = {
 /** The switch line, with both accounts' quota from `source` (a pool just read, or the store). */
 export async function formatSwitchLine(
   source: Pool | Pick<PoolStore, "read">,
-  clock: Clock,
+  clock: Pick<Clock, "now">,
   sessionId: string,
   from: AccountRef,
   to: AccountRef,
@@ -51,13 +52,17 @@ export function attributionLine(
   return `run served by ${account.label}${moved}; exit ${code}`;
 }
 
-/** One JSONL line for `exec --json` consumers, after codex's own lines. */
+/**
+ * One JSONL line for `exec --json` consumers, after codex's own lines. `warnings`: what went wrong
+ * beside the run so far (src/supervisor/report.ts), as the lines on stderr say it.
+ */
 export function attributionJson(
   account: AccountRef,
   previous: AccountRef | null,
   cause: SwitchCause | null,
   code: number,
   sessionId: string | null,
+  warnings: readonly string[] = [],
 ): string {
   return JSON.stringify({
     type: "codex_pool.attribution",
@@ -67,6 +72,7 @@ export function attributionJson(
     reason: cause === null ? null : cause === "limit" ? "usage_limit" : "quota_floor",
     exit_code: code,
     thread_id: sessionId,
+    warnings,
   });
 }
 
@@ -77,7 +83,7 @@ export function countdownLine(remainingMs: number, exhaustion: Exhaustion, now: 
   const who = first
     ? `${first.account.label} resets at ${formatClock(first.resetsAt ?? now, now)}`
     : "";
-  return `codex-pool: every account is out; ${who}, resuming in ${formatDuration(remainingMs)} (Ctrl+C to stop)`;
+  return `codex-pool: every account is out; ${who}, resuming in ${formatDuration(Math.ceil(remainingMs / 1000) * 1000, "s")} (Ctrl+C to stop)`;
 }
 
 export function exhaustedMessage(

@@ -1,117 +1,159 @@
 /**
- * The effect runner: drives machine.ts with real effects through `SessionPorts` (selection,
- * launch, watching, token adoption, output). Events are handled one at a time from a queue, so the
- * machine never sees two at once; effects run concurrently and report back as events.
+ * The effect runner: drives machine.ts with real effects through ports (session-ports.ts).
+ * Events are handled one at a time from a queue, so the machine never sees two at once; effects
+ * run concurrently and report back as events.
+ *
+ * The runner's state is explicit and small (`RunnerState`): the machine's own state is the only
+ * session state (its id, the account, the accounts served); what codex is doing lives behind the
+ * switching port. Every wait is on `ports.clock`, so the runner is tested in virtual time with
+ * fake ports (test/supervisor/runner.test.ts).
  *
  * If supervising itself fails while codex runs (e.g. the pool lock cannot be had), codex is left
- * running unsupervised and its exit code is still ours (SEED_SUPERVISOR.md R16); nothing is
+ * running unsupervised and its exit code is still ours (docs/supervisor-rules.md R16); nothing is
  * relaunched after the user or the system asked us to stop (R17).
  */
-import { errorMessage } from "../platform/errors.js";
+import { CancelledError, errorMessage, isCodexPoolError } from "../platform/errors.js";
 import {
   initialState,
-  isChildRunning,
   startEffects,
   transition,
-  type AccountRef,
   type Effect,
   type Event,
+  type State,
 } from "./machine.js";
 import {
   livePhaseOf,
-  type LaunchedChild,
   type RunSessionOptions,
   type SessionControl,
   type SessionPorts,
   type SessionResult,
-  type Watcher,
+  type SwitchEvent,
+  type SwitchingPort,
 } from "./session-ports.js";
-import { exitCodeOf, stopChild } from "./stop-child.js";
 import { waitUntil } from "./wait-for-reset.js";
 
 export type * from "./session-ports.js";
 
-export function startSession(ports: SessionPorts, options: RunSessionOptions): SessionControl {
-  const { config } = options;
-  let state = initialState(options.sessionId);
-  const queue: Event[] = [];
-  let wake: (() => void) | null = null;
-  const cancel = new AbortController();
-  let child: LaunchedChild | null = null;
-  let watcher: Watcher | null = null;
-  let fatal: unknown = null;
-  const pending = new Set<Promise<unknown>>();
-  /** Token adoptions under way, by account: a launch on that account waits for its own. */
-  const adopting = new Map<string, Promise<void>>();
-  /** The switch line of the launch about to happen (written before its spawn). */
-  let announced: Promise<void> = Promise.resolve();
+/** What the runner holds between events (and nothing else: no shadow of the machine's context). */
+interface RunnerState {
+  machine: State;
+  /** Aborts the start or move in flight (a signal arrived meanwhile). */
+  launch: AbortController | null;
+  /**
+   * What the new codex reported before its start or move settled: handed to the machine right
+   * after `launched`, so it never sees a codex's events before that codex runs.
+   */
+  early: Event[];
+  /** The first failure of supervision itself; the loop reacts to it. */
+  fatal: unknown;
+  /** Our live-session entry as last published (not written again when unchanged). */
+  published: string | null;
+}
 
-  const dispatch = (event: Event): void => {
-    queue.push(event);
-    wake?.();
-  };
-  const track = (p: Promise<unknown>): void => {
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  };
-  const fail = (error: unknown): void => {
-    fatal ??= error;
-    wake?.();
-  };
-  const run = (task: () => Promise<void>): void => {
-    track(task().catch(fail));
-  };
+class SessionRunner {
+  private readonly rs: RunnerState;
+  private readonly queue: Event[] = [];
+  private wake: (() => void) | null = null;
+  /** Cancels selections, prewarms and waits once the session is over. */
+  private readonly cancel = new AbortController();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly switcher: SwitchingPort;
+  private readonly ports: SessionPorts;
+  private readonly options: RunSessionOptions;
 
-  const launch = async (
-    account: AccountRef,
-    resume: { sessionId: string; continuation: boolean } | null,
-  ): Promise<void> => {
-    let launched: LaunchedChild;
-    const announcement = announced;
-    announced = Promise.resolve();
-    try {
-      // Tokens the last child on this account rotated must be in the pool before it relaunches.
-      await adopting.get(account.id);
-      launched = await ports.launch(account, resume, () => announcement);
-    } catch (error) {
-      dispatch({ type: "launchFailed", message: errorMessage(error) });
-      return;
+  constructor(ports: SessionPorts, options: RunSessionOptions) {
+    this.ports = ports;
+    this.options = options;
+    this.rs = {
+      machine: initialState(options.sessionId),
+      launch: null,
+      early: [],
+      fatal: null,
+      published: null,
+    };
+    this.switcher = ports.switcher((event) => this.onSwitchEvent(event));
+  }
+
+  get state(): State {
+    return this.rs.machine;
+  }
+
+  dispatch(event: Event): void {
+    this.queue.push(event);
+    this.wake?.();
+  }
+
+  childRunning(): boolean {
+    return this.switcher.running();
+  }
+
+  private onSwitchEvent(event: SwitchEvent): void {
+    switch (event.type) {
+      case "warning":
+        this.ports.output.notice(event.message);
+        return;
+      case "exited":
+        this.fromCodex({ type: "childExited", code: event.code });
+        return;
+      case "bound":
+      case "turnStarted":
+      case "turnEnded":
+      case "pressure":
+      case "continuationMissed":
+        this.fromCodex(event);
+        return;
     }
-    child = launched;
-    ports.setChild(launched.child);
-    const w = ports.watch(
-      {
-        account,
-        sessionId: resume?.sessionId ?? state.ctx.sessionId,
-        launchedAt: ports.clock.now(),
-        pid: launched.child.pid ?? null,
-        resumed: resume !== null || state.ctx.sessionId !== null,
-      },
-      dispatch,
-    );
-    watcher = w;
-    dispatch({ type: "launched" });
-    track(
-      launched.exited.then(async (outcome) => {
-        // Whatever the rollout still holds (the failed turn's usage_limit_exceeded) comes first.
-        await w.drain().catch(fail);
-        if (child === launched) {
-          child = null;
-          ports.setChild(null);
-        }
-        if (watcher === w) watcher = null;
-        dispatch({ type: "childExited", code: exitCodeOf(outcome) });
-      }),
-    );
-  };
+  }
 
-  const perform = (effect: Effect): void => {
+  private fromCodex(event: Event): void {
+    if (this.rs.launch !== null) this.rs.early.push(event);
+    else this.dispatch(event);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private fail(error: unknown): void {
+    this.rs.fatal ??= error;
+    this.wake?.();
+  }
+
+  private spawnTask(task: () => Promise<void>): void {
+    this.track(task().catch((error: unknown) => this.fail(error)));
+  }
+
+  /** A start or a move: `launched` once codex runs, `launchFailed` when it could not. */
+  private launch(op: (signal: AbortSignal) => Promise<void>): void {
+    const controller = new AbortController();
+    this.rs.launch = controller;
+    const settled = (event: Event): void => {
+      if (this.rs.launch === controller) this.rs.launch = null;
+      this.dispatch(event);
+      for (const early of this.rs.early.splice(0)) this.dispatch(early);
+    };
+    this.track(
+      op(controller.signal).then(
+        () => settled({ type: "launched" }),
+        (error: unknown) =>
+          settled({
+            type: "launchFailed",
+            message: errorMessage(error),
+            cancelled: error instanceof CancelledError && controller.signal.aborted,
+          }),
+      ),
+    );
+  }
+
+  private perform(effect: Effect): void {
+    const { ports } = this;
     switch (effect.type) {
       case "select":
-        run(async () => {
-          const outcome = await ports.select(effect, cancel.signal);
-          if (cancel.signal.aborted) return;
-          dispatch(
+        this.spawnTask(async () => {
+          const outcome = await ports.select(effect, this.cancel.signal);
+          if (this.cancel.signal.aborted) return;
+          this.dispatch(
             outcome.kind === "selected"
               ? { type: "selected", account: outcome.account }
               : { type: "exhausted", exhaustion: outcome.exhaustion, now: ports.clock.now() },
@@ -119,137 +161,139 @@ export function startSession(ports: SessionPorts, options: RunSessionOptions): S
         });
         return;
       case "prewarm": {
-        const forAccount = state.ctx.account?.id ?? "";
-        track(
+        const forAccount = this.rs.machine.ctx.account?.id ?? "";
+        this.track(
           ports
-            .prewarm(effect.exclude, cancel.signal)
-            .catch(() => null)
-            .then((next) => dispatch({ type: "prewarmed", forAccount, next })),
+            .prewarm(effect.exclude, this.cancel.signal)
+            .catch(() => null) // a prewarm is an optimisation: the switch chooses anyway
+            .then((next) => this.dispatch({ type: "prewarmed", forAccount, next })),
         );
         return;
       }
-      case "launch":
-        run(() => launch(effect.account, effect.resume));
-        return;
-      case "stopChild": {
-        const current = child;
-        if (current) {
-          run(async () => {
-            await stopChild(current.child, { graceMs: options.killGraceMs });
-          });
-        }
-        return;
-      }
-      case "adoptTokens": {
-        const id = effect.account.id;
-        const adoption = ports.adoptTokens(effect.account).catch((error: unknown) => {
-          ports.notice(
-            `could not take back ${effect.account.label}'s tokens: ${errorMessage(error)}`,
-          );
-        });
-        const after = (adopting.get(id) ?? Promise.resolve()).then(() => adoption);
-        adopting.set(id, after);
-        track(
-          after.finally(() => {
-            if (adopting.get(id) === after) adopting.delete(id);
-          }),
+      case "start":
+        this.launch((signal) =>
+          this.switcher.start(
+            { account: effect.account, sessionId: effect.sessionId, resume: effect.resume },
+            signal,
+          ),
         );
         return;
-      }
+      case "move":
+        this.launch((signal) => this.switcher.move(effect, signal));
+        return;
+      case "stop":
+        this.spawnTask(() => this.switcher.stop());
+        return;
+      case "abortLaunch":
+        this.rs.launch?.abort(new CancelledError("stopped before codex started"));
+        return;
       case "announceSwitch":
-        // Started now (it reads the pool) alongside the launch, which awaits it before spawning.
-        announced = ports
-          .announceSwitch(effect.sessionId, effect.from, effect.to, effect.cause)
-          .catch(() => undefined);
+        ports.output.announceSwitch(effect.sessionId, effect.from, effect.to, effect.cause);
         return;
       case "attribute":
-        ports.attribute(effect.account, effect.previous, effect.cause, effect.code);
+        ports.output.attribute(effect.account, effect.previous, effect.cause, effect.code);
         return;
       case "wait":
-        run(async () => {
+        this.spawnTask(async () => {
           try {
             await waitUntil({
               until: effect.until,
               clock: ports.clock,
-              signal: cancel.signal,
-              tick: (ms) => ports.countdown(ms, effect.exhaustion),
+              signal: this.cancel.signal,
+              tick: (ms) => ports.output.countdown(ms, effect.exhaustion),
             });
-          } catch {
-            return; // cancelled: the machine already moved on
+          } catch (error) {
+            if (error instanceof CancelledError) return; // the machine already moved on
+            throw error;
           } finally {
-            ports.countdown(null, effect.exhaustion);
+            ports.output.countdown(null, effect.exhaustion);
           }
-          dispatch({ type: "waitOver" });
+          this.dispatch({ type: "waitOver" });
         });
         return;
       case "cancel":
-        cancel.abort();
+        this.cancel.abort();
         return;
       case "notice":
-        ports.notice(effect.message);
+        ports.output.notice(effect.message);
         return;
     }
-  };
+  }
 
-  let lastPublished: string | null = null;
-  const publish = (): void => {
-    const phase = livePhaseOf(state.phase);
-    const account = state.ctx.account;
-    if (phase === null || account === null) return;
-    const key = `${account.id}|${state.ctx.sessionId ?? ""}|${phase}`;
-    if (key === lastPublished) return;
-    lastPublished = key;
-    track(
-      ports
-        .publish({ account: account.id, sessionId: state.ctx.sessionId, phase })
+  private publish(): void {
+    const { phase, ctx } = this.rs.machine;
+    const live = livePhaseOf(phase);
+    if (live === null || ctx.account === null) return;
+    const key = `${ctx.account.id}|${ctx.sessionId ?? ""}|${live}`;
+    if (key === this.rs.published) return;
+    this.rs.published = key;
+    this.track(
+      this.ports
+        .publish({ account: ctx.account.id, sessionId: ctx.sessionId, phase: live })
         .catch((error: unknown) => {
-          ports.notice(`could not record this session in the pool: ${errorMessage(error)}`);
+          this.ports.output.notice(
+            `could not record this session in the pool: ${errorMessage(error)}`,
+          );
         }),
     );
-  };
+  }
 
-  const loop = async (): Promise<SessionResult> => {
-    for (const effect of startEffects()) perform(effect);
-    while (state.phase.kind !== "done") {
-      if (fatal !== null) {
-        const running = child;
-        if (!running) throw fatal instanceof Error ? fatal : new Error(errorMessage(fatal));
-        // Supervision failed, codex did not: let it run, and return its code (R16).
-        ports.notice(
-          `supervision stopped (${errorMessage(fatal)}); codex keeps running on its own`,
-        );
-        await watcher?.stop();
-        cancel.abort();
-        const code = exitCodeOf(await running.exited);
-        return { code, state, exhaustion: null };
-      }
-      const event = queue.shift();
+  private next(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    }).finally(() => {
+      this.wake = null;
+    });
+  }
+
+  async loop(): Promise<SessionResult> {
+    for (const effect of startEffects()) this.perform(effect);
+    while (this.rs.machine.phase.kind !== "done") {
+      if (this.rs.fatal !== null) return this.unsupervised(this.rs.fatal);
+      const event = this.queue.shift();
       if (event === undefined) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = null;
+        await this.next();
         continue;
       }
-      const step = transition(config, state, event);
-      state = step.state;
-      for (const effect of step.effects) perform(effect);
-      publish();
+      const step = transition(this.options.config, this.rs.machine, event);
+      this.rs.machine = step.state;
+      for (const effect of step.effects) this.perform(effect);
+      this.publish();
     }
-    cancel.abort();
-    await watcher?.stop();
-    await Promise.allSettled([...pending]);
-    const phase = state.phase;
+    this.cancel.abort();
+    await this.switcher.close();
+    await Promise.allSettled([...this.pending]);
+    const phase = this.rs.machine.phase;
     return {
       code: phase.kind === "done" ? phase.code : 1,
-      state,
+      state: this.rs.machine,
       exhaustion: phase.kind === "done" ? (phase.exhaustion ?? null) : null,
     };
-  };
+  }
 
+  /** Supervision failed: codex, if it runs, goes on by itself and its exit code is ours (R16). */
+  private async unsupervised(fatal: unknown): Promise<SessionResult> {
+    this.cancel.abort();
+    if (!this.switcher.running()) {
+      await this.switcher.close();
+      throw isCodexPoolError(fatal) || fatal instanceof Error
+        ? fatal
+        : new Error(errorMessage(fatal));
+    }
+    this.ports.output.notice(
+      `supervision stopped (${errorMessage(fatal)}); codex keeps running on its own`,
+    );
+    const code = await this.switcher.release();
+    return { code: code ?? 1, state: this.rs.machine, exhaustion: null };
+  }
+}
+
+export function startSession(ports: SessionPorts, options: RunSessionOptions): SessionControl {
+  const runner = new SessionRunner(ports, options);
   return {
-    signal: (signal) => dispatch({ type: "signal", signal }),
-    childRunning: () => child !== null || isChildRunning(state.phase),
-    done: loop(),
+    signal: (signal) => runner.dispatch({ type: "signal", signal }),
+    childRunning: () => runner.childRunning(),
+    state: () => runner.state,
+    done: runner.loop(),
   };
 }

@@ -1,22 +1,28 @@
 /**
- * What the session runner (run-session.ts) needs from the world, as ports: selection, launch,
- * watching, token adoption, the pool's live-session entry and output. index.ts implements them
- * for real; tests pass fakes.
+ * What the session runner (run-session.ts) needs from the world, as ports.
+ *
+ * - `SwitchingPort`: *how* codex runs and how the session moves between accounts. Today's
+ *   implementation relaunches codex (relaunch.ts: stop at a turn boundary, take back the child's
+ *   tokens, `codex resume <id>`); a live one (codex's app-server) is the second. The contract is
+ *   written out in docs/supervisor.md; the machine (machine.ts) never learns which one runs.
+ * - `SessionPorts`: everything else the runner uses whatever the mechanism: the clock, account
+ *   selection, the pool's live-session entry, the lines for the user.
+ *
+ * index.ts implements them for real; the runner's tests pass fakes (test/supervisor/runner.test.ts).
  */
-import type { ChildProcess } from "node:child_process";
 import type { Clock } from "../platform/clock.js";
 import type { LivePhase } from "./live-sessions.js";
 import type {
   AccountRef,
-  Event,
   Exhaustion,
   ExitSignal,
   MachineConfig,
   Phase,
+  Pressure,
+  ResumeRequest,
   State,
   SwitchCause,
 } from "./machine.js";
-import type { ChildOutcome } from "./stop-child.js";
 
 export type SelectOutcome =
   | { readonly kind: "selected"; readonly account: AccountRef }
@@ -28,59 +34,82 @@ export interface SelectRequest {
   readonly purpose: "start" | "switch" | "after-wait";
 }
 
-export interface LaunchedChild {
-  readonly child: ChildProcess;
-  /** Settles when the child is gone. */
-  readonly exited: Promise<ChildOutcome>;
-}
-
-/** What a watcher reports: binding, turn boundaries and quota pressure of the running account. */
-export type WatchEvent = Extract<
-  Event,
-  { type: "bound" | "turnStarted" | "turnEnded" | "pressure" }
->;
-
-export interface Watcher {
-  /** Reads what the rollout still holds (called once the child exited), then stops. */
-  drain(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export interface WatchRequest {
+/** Start codex on an account while none runs. */
+export interface StartRequest {
   readonly account: AccountRef;
+  /** The session, when known: the user's `resume <id>`, or the session of an earlier launch. */
   readonly sessionId: string | null;
-  readonly launchedAt: number;
-  /** The child's pid (codex itself, or a wrapper that execs it in place). */
-  readonly pid: number | null;
-  /** The rollout so far belongs to earlier launches: start reading at its end. */
-  readonly resumed: boolean;
+  /** null: the user's own argv. Otherwise continue `sessionId` (with the continuation prompt). */
+  readonly resume: ResumeRequest | null;
 }
 
-export interface SessionPorts {
-  readonly clock: Clock;
-  select(request: SelectRequest, signal: AbortSignal): Promise<SelectOutcome>;
-  /** Chooses and checks the next account ahead of a switch; null when none is usable. */
-  prewarm(exclude: readonly string[], signal: AbortSignal): Promise<AccountRef | null>;
-  /** Spawns codex; `beforeSpawn` must be awaited right before the spawn itself. */
-  launch(
-    account: AccountRef,
-    resume: { sessionId: string; continuation: boolean } | null,
-    beforeSpawn: () => Promise<void>,
-  ): Promise<LaunchedChild>;
-  watch(request: WatchRequest, emit: (event: WatchEvent) => void): Watcher;
-  adoptTokens(account: AccountRef): Promise<void>;
-  /** Our entry among the pool's live sessions (null account: remove nothing yet). */
-  publish(entry: { account: string; sessionId: string | null; phase: LivePhase }): Promise<void>;
-  /** The child to kill if we die (see signals.ts). */
-  setChild(child: ChildProcess | null): void;
+/** Move the running session (idle at a turn boundary) to another account, or send the
+ * continuation again on the same (`resend`). */
+export interface MoveRequest {
+  readonly from: AccountRef;
+  readonly to: AccountRef;
+  readonly sessionId: string;
+  /** Submit the continuation prompt once the session runs on `to`, and verify it was taken. */
+  readonly continuation: boolean;
+  /** Same account again: the continuation sent with the last launch was not taken. */
+  readonly resend: boolean;
+}
+
+/** What a switching port reports about the codex it runs (in the order it happened). */
+export type SwitchEvent =
+  /** The session this codex works on is known (a new session's id, once its rollout exists). */
+  | { readonly type: "bound"; readonly sessionId: string }
+  | { readonly type: "turnStarted" }
+  /** A turn ended; `limitHit`: it failed on the account's usage limit. */
+  | { readonly type: "turnEnded"; readonly limitHit: boolean }
+  /** How close `account` is to its floor, from a quota observation (already stored in the pool). */
+  | { readonly type: "pressure"; readonly account: string; readonly level: Pressure }
+  /** The continuation's turn did not start within continuationTimeoutSeconds. */
+  | { readonly type: "continuationMissed" }
+  /** Codex ended (by itself, or by `stop`), and what it left behind was taken care of. */
+  | { readonly type: "exited"; readonly code: number }
+  /** Something the user should know, not fatal to the session (a line after codex exits). */
+  | { readonly type: "warning"; readonly message: string };
+
+/**
+ * How a supervised session runs and moves. Every method is called by the runner only; events come
+ * back through the `emit` given to `SessionPorts.switcher`. See docs/supervisor.md for the full
+ * contract (ordering, error cases).
+ */
+export interface SwitchingPort {
+  /**
+   * Starts codex on `request.account` (no codex runs). Settles once it runs; rejects (with a
+   * message for the user) when it could not, and then nothing runs. When `signal` aborts before
+   * codex is running it rejects with CancelledError and starts nothing.
+   */
+  start(request: StartRequest, signal: AbortSignal): Promise<void>;
+  /**
+   * Moves the session to `request.to` (the caller guarantees no turn is in flight). Settles once
+   * the session runs on `to`; rejects when it could not, and then no codex runs (the old one is
+   * gone too). The old codex's end is not reported as `exited`. `signal` as for `start`.
+   */
+  move(request: MoveRequest, signal: AbortSignal): Promise<void>;
+  /** Ends the codex that runs now (`exited` follows once it is gone); no-op when none runs. */
+  stop(): Promise<void>;
+  /** Whether a codex of this session runs now (it then owns the terminal and its keys). */
+  running(): boolean;
+  /**
+   * Supervision gave up: stop watching and reporting, leave codex running on its own, and settle
+   * with its exit code once it ends (null when none runs).
+   */
+  release(): Promise<number | null>;
+  /** The session is over: stop watching and finish what was left (no codex runs any more). */
+  close(): Promise<void>;
+}
+
+/** The lines for the user. Implementations hold them back while codex owns the screen. */
+export interface SessionOutput {
   notice(message: string): void;
-  /** Writes the switch line; settles once it is out (the next codex must not cover it). */
-  announceSwitch(
-    sessionId: string,
-    from: AccountRef,
-    to: AccountRef,
-    cause: SwitchCause,
-  ): Promise<void>;
+  /**
+   * The switch line. Its place among the lines is taken now, its text (it reads the pool) may
+   * come later; it is out before the next codex takes the screen.
+   */
+  announceSwitch(sessionId: string, from: AccountRef, to: AccountRef, cause: SwitchCause): void;
   attribute(
     account: AccountRef,
     previous: AccountRef | null,
@@ -91,15 +120,27 @@ export interface SessionPorts {
   countdown(remainingMs: number | null, exhaustion: Exhaustion): void;
 }
 
+export interface SessionPorts {
+  readonly clock: Clock;
+  select(request: SelectRequest, signal: AbortSignal): Promise<SelectOutcome>;
+  /** Chooses and checks the next account ahead of a switch; null when none is usable. */
+  prewarm(exclude: readonly string[], signal: AbortSignal): Promise<AccountRef | null>;
+  /** Our entry among the pool's live sessions. */
+  publish(entry: { account: string; sessionId: string | null; phase: LivePhase }): Promise<void>;
+  readonly output: SessionOutput;
+  /** Makes the switching port, whose events go to `emit`. Called once per session. */
+  switcher(emit: (event: SwitchEvent) => void): SwitchingPort;
+}
+
 export interface RunSessionOptions {
   readonly config: MachineConfig;
-  readonly killGraceMs: number;
   /** Set for `codex resume <id>` / `exec resume <id>`: the session is known from the start. */
   readonly sessionId: string | null;
 }
 
 export interface SessionResult {
   readonly code: number;
+  /** The machine's last state: the session id, the accounts served. */
   readonly state: State;
   readonly exhaustion: Exhaustion | null;
 }
@@ -109,6 +150,8 @@ export interface SessionControl {
   signal(signal: ExitSignal): void;
   /** True while codex owns the terminal (SIGINT is then ignored). */
   childRunning(): boolean;
+  /** The machine's current state (the session id, the accounts served so far). */
+  state(): State;
   readonly done: Promise<SessionResult>;
 }
 

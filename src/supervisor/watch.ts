@@ -2,9 +2,15 @@
  * Watching one launch of codex: bind its session (find the rollout file), tail it, and turn what it
  * says into machine events — task_started / task_complete / turn_aborted for turn boundaries, a
  * task_complete with codex_error_info usage_limit_exceeded for "the account is out", token_count
- * rate_limits for live quota (free, PRODUCT.md decision 4a). Every quota observation is recorded
- * in the pool so other sessions and `status` see it. A timer also re-checks the account's
+ * rate_limits for live quota (free, docs/decisions.md decision 4a). Every quota observation is
+ * recorded in the pool so other sessions and `status` see it. A timer also re-checks the account's
  * /wham/usage every quotaPollSeconds in case no turn reports it (4b).
+ *
+ * A resumed codex appends to the session's existing rollout (docs/codex-cli.md §3): its tail starts
+ * at the file's size taken *before* the spawn (`from`), so nothing the new codex writes early is
+ * skipped and nothing of earlier launches is read again. A launch that carries a continuation
+ * prompt expects the turn to start within `expectTurnWithinMs`; if no task_started has been
+ * written by then (read once more at the deadline), `continuationMissed` is reported.
  *
  * Cost stays flat: binding (bind.ts) reads the child's open files or lists at most four date
  * folders per poll, a resumed session is looked up once by id, and the tail reads only appended
@@ -13,15 +19,44 @@
  * the poll stays as the fallback where notifications are missing.
  */
 import fs from "node:fs";
+import fsp from "node:fs/promises";
 import type { RolloutEvent, RolloutRateLimits } from "../codex/rollout-events.js";
 import { RolloutTail } from "../codex/rollout-tail.js";
-import { sleep, type Clock } from "../platform/clock.js";
+import type { Clock, Timer } from "../platform/clock.js";
 import type { QuotaSnapshot } from "../pool/schema.js";
 import { QuotaParseError } from "../quota/fields.js";
 import { parseTokenCountRateLimits } from "../quota/parse-rate-limits.js";
 import { bindRollout, findExitedRollout } from "./bind.js";
-import type { Mode } from "./machine.js";
-import type { WatchEvent, WatchRequest, Watcher } from "./session-ports.js";
+import type { AccountRef, Mode } from "./machine.js";
+import type { SwitchEvent } from "./session-ports.js";
+
+/** What a watcher reports (the switching port forwards it as its own events). */
+export type WatchEvent = Extract<
+  SwitchEvent,
+  { type: "bound" | "turnStarted" | "turnEnded" | "pressure" | "continuationMissed" }
+>;
+
+export interface WatchRequest {
+  readonly account: AccountRef;
+  readonly sessionId: string | null;
+  readonly launchedAt: number;
+  /** The child's pid (codex itself, or a wrapper that execs it in place). */
+  readonly pid: number | null;
+  /**
+   * Where this launch's lines start in the rollout: the byte size taken before the spawn (0 for a
+   * new session). "end": unknown (the file was not found before the spawn), so whatever it holds
+   * once bound belongs to earlier launches.
+   */
+  readonly from: number | "end";
+  /** A continuation was sent: its turn must start within this time (null: nothing expected). */
+  readonly expectTurnWithinMs: number | null;
+}
+
+export interface Watcher {
+  /** Reads what the rollout still holds (called once the child exited), then stops. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 export interface WatchDeps {
   readonly clock: Clock;
@@ -75,7 +110,7 @@ interface Changes {
 }
 
 /** Change notifications of one file; without them (unsupported, or failed) only the timeout. */
-function watchChanges(file: string): Changes {
+function watchChanges(file: string, clock: Clock): Changes {
   let changed = false;
   let wake: (() => void) | null = null;
   let watcher: fs.FSWatcher | null = null;
@@ -95,12 +130,12 @@ function watchChanges(file: string): Changes {
       if (!changed && !signal.aborted) {
         await new Promise<void>((resolve) => {
           const done = (): void => {
-            clearTimeout(timer);
+            timer.cancel();
             signal.removeEventListener("abort", done);
             wake = null;
             resolve();
           };
-          const timer = setTimeout(done, ms);
+          const timer = clock.setTimer(done, ms, { weak: true });
           signal.addEventListener("abort", done, { once: true });
           wake = done;
         });
@@ -123,6 +158,9 @@ export function startWatch(
   let tail: RolloutTail | null = null;
   let lastRateLimits: RolloutRateLimits | null = null;
   const accountId = req.account.id;
+  /** A task_started of this launch was read (the continuation, if one was sent, was taken). */
+  let turnSeen = false;
+  let expectation: Timer | null = null;
 
   const observe = async (snapshot: QuotaSnapshot | null): Promise<void> => {
     if (snapshot === null) return;
@@ -134,28 +172,31 @@ export function startWatch(
   // each store is a pool transaction, and a limit (stored at once, see handle) right after a
   // reading would otherwise wait behind it while the switch waits on both.
   const settleMs = deps.quotaSettleMs ?? QUOTA_SETTLE_MS;
-  let settling: { snapshot: QuotaSnapshot | null; timer: NodeJS.Timeout } | null = null;
+  let settling: { snapshot: QuotaSnapshot | null; timer: Timer } | null = null;
   const observeSoon = (snapshot: QuotaSnapshot | null): void => {
     if (settling !== null) {
       settling.snapshot = snapshot;
       return;
     }
-    const entry = {
+    const entry: { snapshot: QuotaSnapshot | null; timer: Timer } = {
       snapshot,
-      timer: setTimeout(() => {
-        if (settling !== entry) return;
-        settling = null;
-        observe(entry.snapshot).catch((error: unknown) => deps.onError(error));
-      }, settleMs),
+      timer: deps.clock.setTimer(
+        () => {
+          if (settling !== entry) return;
+          settling = null;
+          observe(entry.snapshot).catch((error: unknown) => deps.onError(error));
+        },
+        settleMs,
+        { weak: true },
+      ),
     };
-    entry.timer.unref();
     settling = entry;
   };
   /** Drops the waiting reading (superseded), returning it. */
   const takeSettling = (): QuotaSnapshot | null => {
     const entry = settling;
     if (entry === null) return null;
-    clearTimeout(entry.timer);
+    entry.timer.cancel();
     settling = null;
     return entry.snapshot;
   };
@@ -165,6 +206,8 @@ export function startWatch(
     const now = new Date(deps.clock.now());
     switch (event.type) {
       case "task_started":
+        turnSeen = true;
+        expectation?.cancel();
         emit({ type: "turnStarted" });
         return;
       case "task_complete": {
@@ -191,18 +234,38 @@ export function startWatch(
     }
   };
 
-  const readTail = async (): Promise<void> => {
-    if (tail === null) return;
-    const events = await tail.read();
-    // Lines read together were observed together: only the last quota reading among them is
-    // stored (each is a pool transaction, and the drain after a limit holds up the switch).
-    const last = events.findLastIndex(
-      (e) =>
-        (e.type === "token_count" && e.rateLimits !== null) ||
-        (e.type === "task_complete" && e.error?.codexErrorInfo === "usage_limit_exceeded"),
-    );
-    for (const [i, event] of events.entries()) await handle(event, i >= last);
+  // One read at a time: the tail loop, the continuation's deadline and the drain all read.
+  let reading: Promise<void> = Promise.resolve();
+  const readTail = (): Promise<void> => {
+    const run = async (): Promise<void> => {
+      if (tail === null) return;
+      const events = await tail.read();
+      // Lines read together were observed together: only the last quota reading among them is
+      // stored (each is a pool transaction, and the drain after a limit holds up the switch).
+      const last = events.findLastIndex(
+        (e) =>
+          (e.type === "token_count" && e.rateLimits !== null) ||
+          (e.type === "task_complete" && e.error?.codexErrorInfo === "usage_limit_exceeded"),
+      );
+      for (const [i, event] of events.entries()) await handle(event, i >= last);
+    };
+    reading = reading.then(run, run);
+    return reading;
   };
+
+  // The continuation's turn must start within its bound; the file is read once more at the
+  // deadline so a turn written just before it is not missed.
+  if (req.expectTurnWithinMs !== null) {
+    expectation = deps.clock.setTimer(() => {
+      expectation = null;
+      if (stop.signal.aborted || turnSeen) return;
+      readTail()
+        .catch((error: unknown) => deps.onError(error))
+        .finally(() => {
+          if (!turnSeen && !stop.signal.aborted) emit({ type: "continuationMissed" });
+        });
+    }, req.expectTurnWithinMs);
+  }
 
   const originator = deps.mode === "exec" ? "codex_exec" : "codex-tui";
   const bindRequest = {
@@ -231,10 +294,11 @@ export function startWatch(
     const file = await bind();
     if (file === null) return;
     deps.knownFile.current = file;
-    tail = new RolloutTail(file);
-    // Earlier launches' lines are history: start at the end of the file.
-    if (req.resumed) await tail.read();
-    const changes = watchChanges(file);
+    // Earlier launches' lines are history: without a size from before the spawn, start at the
+    // end of the file as it is now.
+    const from = req.from === "end" ? (await fsp.stat(file)).size : req.from;
+    tail = new RolloutTail(file, { from });
+    const changes = watchChanges(file, deps.clock);
     try {
       while (!stop.signal.aborted) {
         await readTail();
@@ -247,7 +311,7 @@ export function startWatch(
 
   const quotaLoop = async (): Promise<void> => {
     for (;;) {
-      await sleep(deps.quotaPollMs, stop.signal);
+      await deps.clock.sleep(deps.quotaPollMs, stop.signal);
       await observe(await deps.probe(accountId, stop.signal));
     }
   };
@@ -258,9 +322,15 @@ export function startWatch(
   const tailDone = tailLoop().catch(swallowAbort);
   const quotaDone = quotaLoop().catch(swallowAbort);
 
+  const stopWatching = (): void => {
+    stop.abort();
+    expectation?.cancel();
+    expectation = null;
+  };
+
   return {
     async drain() {
-      stop.abort();
+      stopWatching();
       await Promise.all([tailDone, quotaDone]);
       // After the child exited: the last lines (the failed turn) are in the file now.
       if (tail === null && req.sessionId === null && deps.mode === "exec") {
@@ -275,7 +345,7 @@ export function startWatch(
       await observe(takeSettling()).catch((error: unknown) => deps.onError(error));
     },
     async stop() {
-      stop.abort();
+      stopWatching();
       await Promise.all([tailDone, quotaDone]);
       await observe(takeSettling()).catch((error: unknown) => deps.onError(error));
     },

@@ -61,7 +61,7 @@ export interface LiveWorld extends AsyncDisposable {
   ): Promise<E>;
   turns(): ReturnType<Simulator["requests"]>;
   /** What happened, for a failing test's report (no tokens in it). */
-  diagnostics(pane?: Pane): Promise<string>;
+  diagnostics(pane?: Pick<Pane, "capture">): Promise<string>;
 }
 
 export async function liveWorld(accounts: SimAccountSpec[], first: string): Promise<LiveWorld> {
@@ -161,7 +161,7 @@ export async function liveWorld(accounts: SimAccountSpec[], first: string): Prom
       });
     },
     turns: () => sim.requests().filter((r) => r.kind === "turn"),
-    async diagnostics(pane?: Pane) {
+    async diagnostics(pane?: Pick<Pane, "capture">) {
       const t0 = sim.requests()[0]?.at ?? 0;
       const lines = [
         "events:",
@@ -189,7 +189,7 @@ export async function liveWorld(accounts: SimAccountSpec[], first: string): Prom
   });
 }
 
-export interface CommandPane extends Pane {
+export interface CommandPane extends Omit<Pane, "raw"> {
   /** The pid of the codex process in the pane (the script execs it). */
   pid(): Promise<number>;
 }

@@ -5,6 +5,7 @@ import { AuthError } from "../../src/platform/errors.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import { tempHomes } from "../helpers/tmp.js";
 import { makeStore } from "./support.js";
+import { clockAt } from "../helpers/virtual-clock.js";
 
 let sim: Simulator;
 
@@ -69,7 +70,7 @@ describe("device sign-in", () => {
         return fetch(input, init);
       },
       timeoutMs: 5000,
-      clock: { now: () => now },
+      clock: clockAt(() => now),
       notify: () => undefined,
       sleep: (ms) => {
         now += ms;

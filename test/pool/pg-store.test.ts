@@ -23,6 +23,7 @@ import { clusterForFile, migratedDatabase, newKey } from "../helpers/pg.js";
 import { sharedStore } from "../../src/bench/pg-machines.js";
 import { killWorker, startWorker } from "../helpers/pool-worker.js";
 import { tempHomes } from "../helpers/tmp.js";
+import { systemClock } from "../../src/platform/clock.js";
 
 const cluster = await clusterForFile();
 
@@ -249,7 +250,7 @@ describe.skipIf(cluster === null)("the shared pool on PostgreSQL", () => {
       y.quota = snap(50);
       return [x, y];
     });
-    const clock = { now: Date.now };
+    const clock = systemClock;
     const live = new LiveSessionRecord({ store, clock });
     const deps: ChooseDeps = {
       store,

@@ -17,6 +17,7 @@ import { putSession } from "../../src/supervisor/live-sessions.js";
 import { clusterForFile, migratedDatabase, newKey } from "../helpers/pg.js";
 import { startWorker } from "../helpers/pool-worker.js";
 import { tempDir, type TempDir } from "../helpers/tmp.js";
+import { systemClock } from "../../src/platform/clock.js";
 
 const cluster = await clusterForFile();
 
@@ -64,7 +65,7 @@ afterEach(async () => {
 function openStore(home: string, env: Record<string, string>): PoolStore {
   const url = env["CODEX_POOL_DATABASE_URL"] ?? "";
   const settings = defaultSettings({ databaseUrl: url, lockWaitMs: 30_000 });
-  const store = openPoolStore({ settings, env, paths: poolPaths(home), clock: { now: Date.now } });
+  const store = openPoolStore({ settings, env, paths: poolPaths(home), clock: systemClock });
   opened.push(store);
   return store;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { QuotaSnapshot } from "../../src/pool/schema.js";
 import { commitProbeResults, recordSnapshot } from "../../src/quota/commit.js";
-import { liveSessionAccounts, probeAccounts, refreshQuotas } from "../../src/quota/probe-all.js";
+import { probeAccounts, refreshQuotas } from "../../src/quota/probe-all.js";
 import { fetchUsage, ProbeFailure } from "../../src/quota/usage-client.js";
 import { tempHomes } from "../helpers/tmp.js";
 import { makeStore, probeDeps, seedPool, withSim } from "./support.js";
@@ -307,33 +307,5 @@ describe("accounts owned by a running codex", () => {
     const pool = await commitProbeResults(store, results, new Date());
     expect(pool.accounts[0]?.probeError).toBeNull();
     expect(pool.accounts[1]?.quota?.windows[0]?.usedPercent).toBe(9);
-  });
-
-  it("are found from live, recently heartbeating sessions only", () => {
-    const now = new Date();
-    const session = (account: string, pid: number, beatMsAgo: number) => ({
-      pid,
-      host: "h",
-      account,
-      sessionId: null,
-      phase: "running" as const,
-      startedAt: now.toISOString(),
-      heartbeatAt: new Date(now.getTime() - beatMsAgo).toISOString(),
-    });
-    const owned = liveSessionAccounts(
-      {
-        version: 1,
-        defaultAccount: null,
-        accounts: [],
-        sessions: [
-          session("acc_live01", 10, 1000),
-          session("acc_dead01", 11, 1000),
-          session("acc_old001", 10, 3_600_000),
-        ],
-      },
-      now,
-      (pid) => pid === 10,
-    );
-    expect([...owned]).toEqual(["acc_live01"]);
   });
 });

@@ -15,9 +15,10 @@ import { makeWindow } from "../../src/quota/windows.js";
 import { chooseAccount, type ChooseDeps } from "../../src/supervisor/choose.js";
 import { LiveSessionRecord, type SessionIdentity } from "../../src/supervisor/live-sessions.js";
 import { tempDir } from "../helpers/tmp.js";
+import { clockAt } from "../helpers/virtual-clock.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
-const clock: Clock = { now: () => NOW };
+const clock: Clock = clockAt(() => NOW);
 const ME: SessionIdentity = { pid: 1000, host: "here" };
 const OTHER: SessionIdentity = { pid: 2000, host: "here" };
 const iso = (ms: number): string => new Date(ms).toISOString();

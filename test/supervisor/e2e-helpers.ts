@@ -43,6 +43,8 @@ export async function fixture(accounts: SimAccountSpec[]): Promise<Fixture> {
     CODEX_POOL_CODEX_BIN: CODEX,
     NODE_EXTRA_CA_CERTS: sim.caFile,
     CODEX_POOL_KILL_GRACE: "3",
+    // A continuation not taken is sent again after this; the simulator answers turns at once.
+    CODEX_POOL_CONTINUE_TIMEOUT: "10",
   });
   const store = new FilePoolStore({
     paths: poolPaths(homes.poolHome),

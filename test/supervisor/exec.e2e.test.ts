@@ -1,7 +1,11 @@
 /**
  * `codex-pool run -- exec …` with the real codex against the simulator: the usage limit on one
- * account moves the run to the next, with the original task in its history.
+ * account moves the run to the next, with the original task in its history; what went wrong
+ * beside the run (a file in an overlay home that lost to a newer one) is said after it and in
+ * `--json`.
  */
+import fs from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { fixture, haveCodex } from "./e2e-helpers.js";
@@ -72,7 +76,36 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
       switched_from: "#1 alice@…",
       reason: "usage_limit",
       exit_code: 0,
+      warnings: [],
     });
+  });
+
+  it("a file left in an overlay home that loses to a newer one is reported, not dropped silently", async () => {
+    await using fx = await fixture([{ accountId: "acct-A", email: "alice@example.com" }]);
+    // An earlier codex wrote memo.md into A's overlay (not through a link); the user's real home
+    // has a newer memo.md since. The newer one is kept, and the user is told the other went.
+    const home = path.join(fx.poolHome, "homes", fx.ids["acct-A"]!);
+    await fs.mkdir(home, { recursive: true, mode: 0o700 });
+    await fs.chmod(path.dirname(home), 0o700);
+    await fs.writeFile(path.join(home, "memo.md"), "older notes\n");
+    const past = new Date(Date.now() - 3600_000);
+    await fs.utimes(path.join(home, "memo.md"), past, past);
+    await fs.writeFile(path.join(fx.codexHome, "memo.md"), "newer notes\n");
+    const r = await runCli(["run", "--", "exec", "--json", "--skip-git-repo-check", "task"], {
+      env: fx.env,
+      cwd: fx.project,
+      timeoutMs: 90_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const said = `kept the newer copy of memo.md in ${fx.codexHome}; the older copy codex had written for alice@example.com was dropped`;
+    expect(r.stderr).toContain(`codex-pool: ${said}\n`);
+    const parsed = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; warnings?: string[] });
+    expect(parsed.find((p) => p.type === "codex_pool.attribution")?.warnings).toEqual([said]);
+    expect(await fs.readFile(path.join(fx.codexHome, "memo.md"), "utf8")).toBe("newer notes\n");
+    expect((await fs.lstat(path.join(home, "memo.md"))).isSymbolicLink()).toBe(true);
   });
 
   it("both accounts out with --no-wait: exit 75 naming the reset time", async () => {

@@ -12,14 +12,12 @@ const COUNTDOWN = /every account is out; #1 alice@… resets at \d\d:\d\d, resum
 
 describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (tmux)", () => {
   it("exec: counts down to A's reset, then the run continues on A", async () => {
-    // Far enough ahead to see the countdown after codex's first run, near enough to keep it short.
-    const resetsAt = Math.floor(Date.now() / 1000) + 12;
     await using fx = await fixture([
-      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0, resetsAt } },
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
       {
         accountId: "acct-B",
         email: "bob@example.com",
-        usage: { primaryUsedPercent: 100, primaryResetAt: resetsAt + 3600 },
+        usage: { primaryUsedPercent: 100, primaryResetAt: Math.floor(Date.now() / 1000) + 3600 },
       },
     ]);
     await using pane = await startPane(
@@ -28,6 +26,12 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
       fx.env,
       fx.project,
     );
+    // A's limit lifts a few seconds after the turn it refuses. Codex checks the workspace right
+    // before every turn (docs/codex-cli.md §0.2), so the reset is set then: counted from the turn,
+    // not from how long codex took to start on a busy machine.
+    await fx.sim.waitForRequest((r) => r.kind === "accounts-check" && r.accountId === "acct-A");
+    const resetsAt = Math.floor(Date.now() / 1000) + 12;
+    fx.sim.patchAccount("acct-A", { turns: { resetsAt } });
     const first = await pane.waitFor(COUNTDOWN, 30_000);
     const secondsAtFirst = Number(COUNTDOWN.exec(first)?.[1]);
     // The wait is real: nothing is launched while it counts down, and the line keeps counting.
@@ -62,11 +66,11 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
     expect(fx.sim.strayRequests()).toEqual([]);
   }, 90_000);
 
-  // Retried for the same intermittent cause as tokens.e2e.test.ts: a resumed TUI that sometimes
-  // does not submit its startup (continuation) prompt. The supervisor's decision is right there.
+  // A resumed TUI sometimes does not run its start-up prompt (docs/supervisor.md, "verified
+  // continuation"): the supervisor sees no turn start and sends it once more.
   it(
     "TUI: the limit with every account out stops codex, counts down, resumes the session on A",
-    { timeout: 90_000, retry: 2 },
+    { timeout: 90_000 },
     async () => {
       await using fx = await fixture([
         { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
@@ -89,10 +93,11 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
           .filter((r) => r.accountId === "acct-A")
           .map((r) => r.status),
       ).toEqual([429]);
-      // No patch: at its reset time the simulator refills A's window by itself.
+      // No patch: at its reset time the simulator refills A's window by itself. (Long enough for
+      // a continuation codex did not take to be sent once more.)
       const resumed = await fx.sim.waitForRequest(
         (r) => r.kind === "turn" && r.accountId === "acct-A" && r.status === 200,
-        30_000,
+        60_000,
       );
       expect(resumed.at).toBeGreaterThanOrEqual(resetsAt * 1000);
       expect(resumed.userTexts?.[0]).toBe("first task");

@@ -1,7 +1,7 @@
 /**
- * The pool's live-session records (src/supervisor/live-sessions.ts), without processes: pruning
- * of dead pids and stale heartbeats, busy accounts, and a record's lifecycle (set, heartbeat,
- * close) against a real pool file.
+ * Our live-session record (src/supervisor/live-sessions.ts) against a real pool file, in virtual
+ * time: busy accounts, a record's lifecycle (set, heartbeat, close), and a failing heartbeat
+ * reported rather than swallowed. The rule for "live" itself is tested in test/pool.
  */
 import { describe, expect, it } from "vitest";
 import { poolPaths } from "../../src/platform/paths.js";
@@ -12,11 +12,11 @@ import {
   HEARTBEAT_MAX_AGE_MS,
   LiveSessionRecord,
   busyAccounts,
-  pruneSessions,
   putSession,
   type SessionIdentity,
 } from "../../src/supervisor/live-sessions.js";
 import { tempDir } from "../helpers/tmp.js";
+import { VirtualClock } from "../helpers/virtual-clock.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -57,18 +57,6 @@ function poolWith(sessions: LiveSession[]): Pool {
 }
 
 describe("live sessions in the pool", () => {
-  it("prunes dead pids and stale heartbeats, keeps the rest", () => {
-    const pool = poolWith([
-      entry(200, "acc_a"),
-      entry(300, "acc_b"), // dead
-      entry(400, "acc_c", HEARTBEAT_MAX_AGE_MS + 1), // alive, but silent too long
-      entry(500, "acc_d", HEARTBEAT_MAX_AGE_MS), // exactly at the limit: still live
-    ]);
-    const removed = pruneSessions(pool, NOW, (pid) => pid !== 300);
-    expect(removed).toBe(2);
-    expect(pool.sessions.map((s) => s.pid)).toEqual([200, 500]);
-  });
-
   it("busy accounts: other live sessions' accounts, never our own, never the dead", () => {
     const pool = poolWith([
       entry(ME.pid, "acc_mine"),
@@ -110,13 +98,13 @@ describe("live sessions in the pool", () => {
     await store.transact((pool) => {
       pool.sessions = [entry(300, "acc_dead"), entry(200, "acc_a")];
     });
-    let now = NOW;
+    const clock = new VirtualClock(NOW);
     const record = new LiveSessionRecord({
       store,
-      clock: { now: () => now },
+      clock,
       me: ME,
       isAlive: (pid) => pid !== 300,
-      heartbeatMs: 20,
+      heartbeatMs: 30_000,
     });
     try {
       await record.set({ account: "acc_b", sessionId: null, phase: "running" });
@@ -126,10 +114,11 @@ describe("live sessions in the pool", () => {
         [ME.pid, "acc_b"],
       ]);
       // The heartbeat rewrites our entry with the current time.
-      now += 60_000;
-      await store.nextCommit();
+      const beat = store.nextCommit();
+      await clock.advance(30_000);
+      await beat;
       pool = await store.read();
-      expect(pool.sessions.find((s) => s.pid === ME.pid)?.heartbeatAt).toBe(iso(now));
+      expect(pool.sessions.find((s) => s.pid === ME.pid)?.heartbeatAt).toBe(iso(NOW + 30_000));
       expect(record.current).toEqual({ account: "acc_b", sessionId: null, phase: "running" });
     } finally {
       await record.close();
@@ -137,4 +126,48 @@ describe("live sessions in the pool", () => {
     const after = await store.read();
     expect(after.sessions.map((s) => s.pid)).toEqual([200]);
   });
+
+  it("a heartbeat that cannot write is reported, and the next one tries again", async () => {
+    await using dir = await tempDir();
+    const store = new FailingStore({
+      paths: poolPaths(dir.path),
+      lockWaitMs: 5000,
+      lockStaleMs: 30_000,
+    });
+    const clock = new VirtualClock(NOW);
+    const errors: string[] = [];
+    const record = new LiveSessionRecord({
+      store,
+      clock,
+      me: ME,
+      isAlive: () => true,
+      heartbeatMs: 30_000,
+      onError: (error) => errors.push(String(error)),
+    });
+    await record.set({ account: "acc_b", sessionId: null, phase: "running" });
+    store.failing = true;
+    await clock.advance(30_000);
+    await clock.until("the failure to be reported", () => errors.length === 1);
+    expect(errors[0]).toMatch(/the disk is full/);
+    store.failing = false;
+    const beat = store.nextCommit();
+    await clock.advance(30_000);
+    await beat;
+    expect((await store.read()).sessions[0]?.heartbeatAt).toBe(iso(NOW + 60_000));
+    expect(errors).toHaveLength(1);
+    await record.close();
+  });
 });
+
+/** The real store, failing its writes while `failing` is set. */
+class FailingStore extends ObservedStore {
+  failing = false;
+
+  override async transact<T>(
+    fn: (pool: Pool, tx: TransactContext) => T | Promise<T>,
+    options?: TransactOptions<T>,
+  ): Promise<T> {
+    if (this.failing) throw new Error("cannot write the pool: the disk is full");
+    return super.transact(fn, options);
+  }
+}

@@ -63,8 +63,9 @@ describe("start", () => {
     ]);
     const t = drive(tui, [{ type: "selected", account: A }]);
     expect(t.state.phase.kind).toBe("launching");
-    expect(t.last).toEqual([{ type: "launch", account: A, resume: null }]);
+    expect(t.last).toEqual([{ type: "start", account: A, sessionId: null, resume: null }]);
     expect(t.state.ctx.switches).toBe(0);
+    expect(t.state.ctx.served).toEqual([A]);
   });
 
   it("a resume of a known session is bound at once and launched with the user's own argv", () => {
@@ -76,7 +77,7 @@ describe("start", () => {
     expect(t.state.phase.kind).toBe("running");
     expect(t.state.ctx.sessionId).toBe(SID);
     // The user's `resume <id> "prompt"` keeps its prompt: no rebuilt resume argv on the first launch.
-    expect(ofType(t.effects, "launch")[0]?.resume).toBeNull();
+    expect(ofType(t.effects, "start")[0]).toMatchObject({ sessionId: SID, resume: null });
   });
 
   it("an unbound child becomes running when the rollout is found", () => {
@@ -105,24 +106,28 @@ describe("TUI: limit hit", () => {
     ]);
     expect(t.state.phase).toEqual({ kind: "switching", cause: "limit" });
     expect(ofType(t.last, "select")[0]).toMatchObject({ exclude: [A.id], purpose: "switch" });
-    expect(ofType(t.effects, "stopChild")).toHaveLength(0); // the child is not stopped before B is known
+    // The session does not move before B is known.
+    expect(ofType(t.effects, "move")).toHaveLength(0);
+    expect(ofType(t.effects, "stop")).toHaveLength(0);
 
-    const s = drive(tui, [{ type: "selected", account: B }], t.state);
-    expect(s.state.phase).toMatchObject({ kind: "stopping", then: { kind: "launch", account: B } });
-    expect(s.last).toEqual([{ type: "stopChild" }]);
-
-    const r = drive(tui, [{ type: "childExited", code: 143 }], s.state);
-    expect(r.state.phase.kind).toBe("launching");
+    const r = drive(tui, [{ type: "selected", account: B }], t.state);
+    expect(r.state.phase).toEqual({ kind: "launching", pendingExit: null });
+    // The switch line's place comes first: it is out before codex runs on B.
     expect(r.last).toEqual([
-      { type: "adoptTokens", account: A },
       { type: "announceSwitch", sessionId: SID, from: A, to: B, cause: "limit" },
-      { type: "launch", account: B, resume: { sessionId: SID, continuation: true } },
+      { type: "move", from: A, to: B, sessionId: SID, continuation: true, resend: false },
     ]);
-    expect(r.state.ctx.switches).toBe(1);
-    expect(r.state.ctx.account).toEqual(B);
+    expect(r.state.ctx).toMatchObject({
+      switches: 1,
+      account: B,
+      served: [A, B],
+      continuation: { account: B.id, attempt: 1 },
+    });
 
     const up = drive(tui, [{ type: "launched" }], r.state);
     expect(up.state.phase.kind).toBe("running"); // the session id is known: no binding again
+    const taken = drive(tui, [{ type: "turnStarted" }], up.state);
+    expect(taken.state.ctx.continuation).toBeNull();
   });
 
   it("without continueAfterLimit the relaunch submits nothing", () => {
@@ -131,9 +136,9 @@ describe("TUI: limit hit", () => {
       { type: "turnStarted" },
       { type: "turnEnded", limitHit: true },
       { type: "selected", account: B },
-      { type: "childExited", code: 143 },
     ]);
-    expect(ofType(t.last, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: false });
+    expect(ofType(t.last, "move")[0]?.continuation).toBe(false);
+    expect(t.state.ctx.continuation).toBeNull();
   });
 });
 
@@ -145,7 +150,7 @@ describe("TUI: preemptive switch at the turn boundary", () => {
       { type: "pressure", account: A.id, level: "floor" },
     ]);
     expect(mid.state.phase).toEqual({ kind: "draining", cause: "floor" });
-    expect(ofType(mid.effects, "stopChild")).toHaveLength(0);
+    expect(ofType(mid.effects, "move")).toHaveLength(0);
     expect(ofType(mid.effects, "select")).toHaveLength(0);
     expect(ofType(mid.effects, "prewarm")).toHaveLength(1); // floor implies near: prewarm
 
@@ -155,15 +160,17 @@ describe("TUI: preemptive switch at the turn boundary", () => {
         { type: "prewarmed", forAccount: A.id, next: B },
         { type: "turnEnded", limitHit: false },
         { type: "selected", account: B },
-        { type: "childExited", code: 143 },
       ],
       mid.state,
     );
     expect(ofType(end.effects, "select")[0]).toMatchObject({ preferred: B, exclude: [A.id] });
-    expect(ofType(end.effects, "launch")[0]).toEqual({
-      type: "launch",
-      account: B,
-      resume: { sessionId: SID, continuation: false },
+    expect(ofType(end.effects, "move")[0]).toEqual({
+      type: "move",
+      from: A,
+      to: B,
+      sessionId: SID,
+      continuation: false,
+      resend: false,
     });
     expect(ofType(end.effects, "announceSwitch")[0]?.cause).toBe("floor");
   });
@@ -181,7 +188,7 @@ describe("TUI: preemptive switch at the turn boundary", () => {
       { type: "selected", account: B },
     ]);
     expect(t.state.phase).toEqual({ kind: "draining", cause: "floor" });
-    expect(ofType(t.effects, "stopChild")).toHaveLength(0);
+    expect(ofType(t.effects, "move")).toHaveLength(0);
     const end = drive(tui, [{ type: "turnEnded", limitHit: false }], t.state);
     expect(ofType(end.last, "select")[0]?.preferred).toEqual(B);
   });
@@ -206,7 +213,7 @@ describe("TUI: preemptive switch at the turn boundary", () => {
     expect(t.state.phase.kind).toBe("running");
     expect(t.state.ctx.hold).toBe(true);
     expect(ofType(t.effects, "select")).toHaveLength(1);
-    expect(ofType(t.effects, "stopChild")).toHaveLength(0);
+    expect(ofType(t.effects, "move")).toHaveLength(0);
     const hit = drive(
       tui,
       [{ type: "turnStarted" }, { type: "turnEnded", limitHit: true }],
@@ -218,7 +225,7 @@ describe("TUI: preemptive switch at the turn boundary", () => {
   it("ignores quota news about an account it no longer runs", () => {
     const t = drive(tui, [...boundOnA, { type: "pressure", account: C.id, level: "floor" }]);
     expect(t.state.phase.kind).toBe("running");
-    expect(t.effects.filter((e) => e.type !== "launch")).toEqual([]);
+    expect(t.effects.filter((e) => e.type !== "start")).toEqual([]);
   });
 
   it("drains even when the floor arrives before the session is bound", () => {
@@ -250,7 +257,6 @@ describe("exec", () => {
     const t = drive(exec, [{ type: "childExited", code: 1 }], limited.state);
     expect(t.state.phase).toEqual({ kind: "choosing", switchCause: "limit" });
     expect(t.last).toEqual([
-      { type: "adoptTokens", account: A },
       { type: "attribute", account: A, previous: null, cause: null, code: 1 },
     ]);
     const r = drive(
@@ -258,7 +264,12 @@ describe("exec", () => {
       [{ type: "selected", account: B }, { type: "launched" }, { type: "turnStarted" }],
       t.state,
     );
-    expect(ofType(r.effects, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: true });
+    expect(ofType(r.effects, "start")[0]).toEqual({
+      type: "start",
+      account: B,
+      sessionId: SID,
+      resume: { sessionId: SID, continuation: true },
+    });
     const end = drive(
       exec,
       [
@@ -286,12 +297,16 @@ describe("exec", () => {
     expect(t.state.phase).toEqual({ kind: "handoff", choice: { kind: "selected", account: B } });
     expect(t.last).toEqual([]);
     const r = drive(exec, [{ type: "childExited", code: 1 }], t.state);
-    // A's tokens are adopted (emitted first: the runner starts it before the launch) and B runs.
+    // A's run is attributed, the switch line takes its place, and B starts.
     expect(r.last).toEqual([
-      { type: "adoptTokens", account: A },
       { type: "attribute", account: A, previous: null, cause: null, code: 1 },
       { type: "announceSwitch", sessionId: SID, from: A, to: B, cause: "limit" },
-      { type: "launch", account: B, resume: { sessionId: SID, continuation: true } },
+      {
+        type: "start",
+        account: B,
+        sessionId: SID,
+        resume: { sessionId: SID, continuation: true },
+      },
     ]);
     expect(r.state.phase).toEqual({ kind: "launching", pendingExit: null });
     expect(r.state.ctx).toMatchObject({ account: B, previous: A, switches: 1, lastCause: "limit" });
@@ -308,7 +323,7 @@ describe("exec", () => {
     expect(t.last).toEqual([]);
     const r = drive(exec, [{ type: "childExited", code: 1 }], t.state);
     expect(r.state.phase).toEqual({ kind: "done", code: 75, reason: "exhausted", exhaustion });
-    expect(ofType(r.last, "adoptTokens")).toEqual([{ type: "adoptTokens", account: A }]);
+    expect(ofType(r.last, "start")).toEqual([]);
   });
 
   it("a signal during the handoff stops the child and launches nothing", () => {
@@ -320,8 +335,8 @@ describe("exec", () => {
       { type: "childExited", code: 143 },
     ]);
     expect(t.state.phase).toMatchObject({ kind: "done", code: 143, reason: "signal" });
-    expect(ofType(t.effects, "stopChild")).toHaveLength(1);
-    expect(ofType(t.effects, "launch")).toHaveLength(1); // A's own
+    expect(ofType(t.effects, "stop")).toHaveLength(1);
+    expect(ofType(t.effects, "start")).toHaveLength(1); // A's own
   });
 
   it("codex going on after the limit is judged on its last turn when it exits", () => {
@@ -334,13 +349,13 @@ describe("exec", () => {
       { type: "childExited", code: 0 },
     ]);
     expect(t.state.phase).toMatchObject({ kind: "done", code: 0, reason: "child-exited" });
-    expect(ofType(t.last, "launch")).toHaveLength(0);
+    expect(ofType(t.last, "start")).toHaveLength(0);
   });
 
   it("never stops a running exec for the floor", () => {
     const t = drive(exec, [...execOnA, { type: "pressure", account: A.id, level: "floor" }]);
     expect(t.state.phase.kind).toBe("running");
-    expect(ofType(t.effects, "stopChild")).toHaveLength(0);
+    expect(ofType(t.effects, "stop")).toHaveLength(0);
   });
 
   it("a run failing for another reason keeps its exit code", () => {
@@ -388,7 +403,12 @@ describe("pool exhausted", () => {
     expect(t.last).toEqual([{ type: "wait", until: 61_000, exhaustion }]);
     const r = drive(tui, [{ type: "waitOver" }, { type: "selected", account: A }], t.state);
     expect(ofType(r.effects, "select")[0]?.purpose).toBe("after-wait");
-    expect(ofType(r.effects, "launch")[0]).toEqual({ type: "launch", account: A, resume: null });
+    expect(ofType(r.effects, "start")[0]).toEqual({
+      type: "start",
+      account: A,
+      sessionId: null,
+      resume: null,
+    });
   });
 
   it("after a limit hit in the TUI: stops the child, waits, resumes with the continuation", () => {
@@ -399,16 +419,15 @@ describe("pool exhausted", () => {
       { type: "exhausted", exhaustion, now: 1_000 },
     ]);
     expect(t.state.phase).toMatchObject({ kind: "stopping", then: { kind: "wait" } });
+    expect(t.last).toEqual([{ type: "stop" }]);
     const w = drive(tui, [{ type: "childExited", code: 143 }], t.state);
     expect(w.state.phase.kind).toBe("waiting");
-    expect(w.last).toEqual([
-      { type: "adoptTokens", account: A },
-      { type: "wait", until: 61_000, exhaustion },
-    ]);
+    expect(w.last).toEqual([{ type: "wait", until: 61_000, exhaustion }]);
     const r = drive(tui, [{ type: "waitOver" }, { type: "selected", account: A }], w.state);
     // Same account after its reset: no "moved" line, but the continuation is submitted.
     expect(ofType(r.effects, "announceSwitch")).toHaveLength(0);
-    expect(ofType(r.effects, "launch")[0]?.resume).toEqual({ sessionId: SID, continuation: true });
+    expect(ofType(r.effects, "start")[0]?.resume).toEqual({ sessionId: SID, continuation: true });
+    expect(r.state.ctx.served).toEqual([A]);
   });
 
   it("--no-wait (or no terminal) exits 75, after stopping a TUI child", () => {
@@ -454,7 +473,7 @@ describe("pool exhausted", () => {
 describe("max switches", () => {
   it("the first launch is not a switch: a budget of 0 still launches", () => {
     const t = drive({ ...tui, maxSwitches: 0 }, [{ type: "selected", account: A }]);
-    expect(ofType(t.effects, "launch")).toHaveLength(1);
+    expect(ofType(t.effects, "start")).toHaveLength(1);
   });
 
   it("a spent budget keeps the TUI on its account and says so", () => {
@@ -464,7 +483,6 @@ describe("max switches", () => {
       { type: "turnStarted" },
       { type: "turnEnded", limitHit: true },
       { type: "selected", account: B },
-      { type: "childExited", code: 143 },
       { type: "launched" },
       { type: "turnStarted" },
       { type: "turnEnded", limitHit: true },
@@ -472,7 +490,8 @@ describe("max switches", () => {
     expect(t.state.ctx.switches).toBe(1);
     expect(t.state.phase.kind).toBe("running");
     expect(ofType(t.last, "notice")[0]?.message).toMatch(/limit of 1 switches/);
-    expect(ofType(t.effects, "launch")).toHaveLength(2);
+    expect(ofType(t.effects, "start")).toHaveLength(1);
+    expect(ofType(t.effects, "move")).toHaveLength(1);
     // The preemptive path is held too.
     const p = drive(cfg, [{ type: "pressure", account: B.id, level: "floor" }], t.state);
     expect(ofType(p.effects, "select")).toHaveLength(0);
@@ -492,10 +511,10 @@ describe("max switches", () => {
 });
 
 describe("signals and exits", () => {
-  it("the child exiting by itself ends the session with its code and adopts its tokens", () => {
+  it("the child exiting by itself ends the session with its code", () => {
     const t = drive(tui, [...boundOnA, { type: "childExited", code: 7 }]);
     expect(t.state.phase).toMatchObject({ kind: "done", code: 7, reason: "child-exited" });
-    expect(t.last).toEqual([{ type: "adoptTokens", account: A }]);
+    expect(t.last).toEqual([]);
   });
 
   it("the user quitting while draining is not turned into a switch", () => {
@@ -506,7 +525,8 @@ describe("signals and exits", () => {
       { type: "childExited", code: 0 },
     ]);
     expect(t.state.phase).toMatchObject({ kind: "done", code: 0 });
-    expect(ofType(t.effects, "launch")).toHaveLength(1);
+    expect(ofType(t.effects, "start")).toHaveLength(1);
+    expect(ofType(t.effects, "move")).toHaveLength(0);
   });
 
   it.each([
@@ -515,21 +535,30 @@ describe("signals and exits", () => {
   ] as const)("%s stops the child and ends with %i", (signal, code) => {
     const t = drive(tui, [...boundOnA, { type: "turnStarted" }, { type: "signal", signal }]);
     expect(t.state.phase.kind).toBe("stopping");
-    expect(t.last).toEqual([{ type: "stopChild" }]);
+    expect(t.last).toEqual([{ type: "stop" }]);
     const d = drive(tui, [{ type: "childExited", code: 143 }], t.state);
     expect(d.state.phase).toMatchObject({ kind: "done", code, reason: "signal" });
   });
 
-  it("a signal during a switch's stop overrides the relaunch", () => {
+  it("a signal during a move gives it up: nothing more is started, the signal's code", () => {
     const t = drive(tui, [
       ...boundOnA,
       { type: "pressure", account: A.id, level: "floor" },
       { type: "selected", account: B },
       { type: "signal", signal: "SIGTERM" },
-      { type: "childExited", code: 143 },
     ]);
-    expect(t.state.phase).toMatchObject({ kind: "done", code: 143 });
-    expect(ofType(t.effects, "launch")).toHaveLength(1);
+    expect(t.last).toEqual([{ type: "abortLaunch" }]);
+    const given = drive(
+      tui,
+      [{ type: "launchFailed", message: "stopped before codex started", cancelled: true }],
+      t.state,
+    );
+    expect(given.state.phase).toMatchObject({ kind: "done", code: 143, reason: "signal" });
+    expect(given.last).toEqual([]); // nothing to tell: the user asked
+    // Codex was already up on B: it is stopped at once.
+    const up = drive(tui, [{ type: "launched" }], t.state);
+    expect(up.state.phase).toMatchObject({ kind: "stopping", then: { kind: "exit", code: 143 } });
+    expect(up.last).toEqual([{ type: "stop" }]);
   });
 
   it("a signal during a launch stops the child as soon as it is up", () => {
@@ -539,13 +568,123 @@ describe("signals and exits", () => {
       { type: "launched" },
     ]);
     expect(t.state.phase).toMatchObject({ kind: "stopping", then: { kind: "exit", code: 129 } });
-    expect(t.last).toEqual([{ type: "stopChild" }]);
+    expect(t.last).toEqual([{ type: "stop" }]);
+  });
+
+  it("a launch that fails while a signal is pending ends with the signal's code and says why", () => {
+    const t = drive(tui, [
+      { type: "selected", account: A },
+      { type: "signal", signal: "SIGTERM" },
+      { type: "launchFailed", message: "cannot start codex at /x: it does not exist" },
+    ]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 143, reason: "signal" });
+    expect(ofType(t.last, "notice")[0]?.message).toMatch(/cannot start codex/);
   });
 
   it("a signal while choosing ends at once and cancels the selection", () => {
     const t = drive(tui, [{ type: "signal", signal: "SIGTERM" }]);
     expect(t.state.phase).toMatchObject({ kind: "done", code: 143 });
     expect(t.last).toEqual([{ type: "cancel" }]);
+  });
+});
+
+describe("verified continuation", () => {
+  /** The TUI session moved to B after A's limit; codex runs on B with the continuation sent. */
+  const movedToB: Event[] = [
+    ...boundOnA,
+    { type: "turnStarted" },
+    { type: "turnEnded", limitHit: true },
+    { type: "selected", account: B },
+    { type: "launched" },
+  ];
+
+  it("not taken in time: sent once more on the same account, with no switch and no line", () => {
+    const t = drive(tui, [...movedToB, { type: "continuationMissed" }]);
+    expect(t.last).toEqual([
+      { type: "move", from: B, to: B, sessionId: SID, continuation: true, resend: true },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "launching", pendingExit: null });
+    expect(t.state.ctx).toMatchObject({
+      account: B,
+      switches: 1,
+      served: [A, B],
+      continuation: { account: B.id, attempt: 2 },
+    });
+    const taken = drive(tui, [{ type: "launched" }, { type: "turnStarted" }], t.state);
+    expect(taken.state.ctx.continuation).toBeNull();
+    expect(taken.state.phase.kind).toBe("running");
+  });
+
+  it("not taken twice: the user is told, in one line, that the task waits on B", () => {
+    const t = drive(tui, [
+      ...movedToB,
+      { type: "continuationMissed" },
+      { type: "launched" },
+      { type: "continuationMissed" },
+    ]);
+    expect(t.last).toEqual([
+      {
+        type: "notice",
+        message:
+          'codex did not run the continuation prompt on bob@example.com: the interrupted task is waiting for you: type your next instruction (e.g. "continue") to go on',
+      },
+    ]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.state.ctx.continuation).toBeNull();
+    expect(ofType(t.effects, "move")).toHaveLength(2); // the switch, and one resend
+  });
+
+  it("codex ending before the continuation ran says so once", () => {
+    const t = drive(tui, [...movedToB, { type: "childExited", code: 0 }]);
+    expect(t.state.phase).toMatchObject({ kind: "done", code: 0 });
+    expect(t.last).toEqual([
+      {
+        type: "notice",
+        message: `codex did not run the continuation prompt on bob@example.com: the interrupted task is waiting for you (resume the session with \`codex-pool run resume ${SID}\`)`,
+      },
+    ]);
+    const taken = drive(tui, [
+      ...movedToB,
+      { type: "turnStarted" },
+      { type: "childExited", code: 0 },
+    ]);
+    expect(taken.last).toEqual([]);
+  });
+
+  it("a late report after the turn started changes nothing", () => {
+    const t = drive(tui, [...movedToB, { type: "turnStarted" }, { type: "continuationMissed" }]);
+    expect(t.last).toEqual([]);
+    expect(t.state.ctx.turnActive).toBe(true);
+  });
+
+  it("a switch without a continuation expects nothing", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "pressure", account: A.id, level: "floor" },
+      { type: "selected", account: B },
+      { type: "launched" },
+      { type: "continuationMissed" },
+    ]);
+    expect(t.last).toEqual([]);
+    expect(t.state.phase.kind).toBe("running");
+  });
+
+  it("after a wait, a relaunch on the same account carries and verifies the continuation", () => {
+    const exhaustion = { resets: [{ account: A, resetsAt: 61_000 }], earliest: 61_000 };
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "turnEnded", limitHit: true },
+      { type: "exhausted", exhaustion, now: 1_000 },
+      { type: "childExited", code: 143 },
+      { type: "waitOver" },
+      { type: "selected", account: A },
+      { type: "launched" },
+      { type: "continuationMissed" },
+    ]);
+    expect(t.last).toEqual([
+      { type: "move", from: A, to: A, sessionId: SID, continuation: true, resend: true },
+    ]);
   });
 });
 
@@ -559,6 +698,7 @@ describe("invariants (property-based)", () => {
       now: 1_000,
     }),
     fc.constant<Event>({ type: "launched" }),
+    fc.boolean().map((cancelled): Event => ({ type: "launchFailed", message: "x", cancelled })),
     fc.constant<Event>({ type: "bound", sessionId: SID }),
     fc.constant<Event>({ type: "turnStarted" }),
     fc.boolean().map((limitHit): Event => ({ type: "turnEnded", limitHit })),
@@ -572,11 +712,12 @@ describe("invariants (property-based)", () => {
       .constantFrom(...accounts)
       .map((a): Event => ({ type: "prewarmed", forAccount: a.id, next: B })),
     fc.integer({ min: 0, max: 255 }).map((code): Event => ({ type: "childExited", code })),
+    fc.constant<Event>({ type: "continuationMissed" }),
     fc.constantFrom("SIGTERM", "SIGHUP").map((signal): Event => ({ type: "signal", signal })),
     fc.constant<Event>({ type: "waitOver" }),
   );
 
-  it("never stops the child while a turn is in flight, unless a signal asked", () => {
+  it("never stops or moves the session while a turn is in flight, unless a signal asked", () => {
     fc.assert(
       fc.property(
         fc.array(arbEvent, { maxLength: 60 }),
@@ -588,7 +729,8 @@ describe("invariants (property-based)", () => {
             if (event.type === "signal") signalled = true;
             const wasTurnActive = state.ctx.turnActive && isChildRunning(state.phase);
             const s = transition(cfg, state, event);
-            if (s.effects.some((e) => e.type === "stopChild") && !signalled) {
+            const cuts = s.effects.some((e) => e.type === "stop" || e.type === "move");
+            if (cuts && !signalled) {
               expect(wasTurnActive && event.type !== "turnEnded").toBe(false);
             }
             state = s.state;
@@ -598,7 +740,7 @@ describe("invariants (property-based)", () => {
     );
   });
 
-  it("never launches beside a running child (a relaunch comes with its exit)", () => {
+  it("never starts codex beside a running one: with a child, only a move replaces it", () => {
     fc.assert(
       fc.property(
         fc.array(arbEvent, { maxLength: 60 }),
@@ -609,17 +751,20 @@ describe("invariants (property-based)", () => {
           let state = fromBound ? drive(cfg, boundOnA).state : initialState();
           for (const event of events) {
             const s = transition(cfg, state, event);
-            const launches = s.effects.findIndex((e) => e.type === "launch");
-            if (launches >= 0 && isChildRunning(state.phase)) {
-              expect(event.type).toBe("childExited");
-              // The child's tokens are taken back first (the runner starts effects in order).
-              expect(s.effects.findIndex((e) => e.type === "adoptTokens")).toBeLessThan(launches);
+            if (s.effects.some((e) => e.type === "start")) {
+              // From a running child only its own exit leads to a start (exec's handoff).
+              if (isChildRunning(state.phase)) expect(event.type).toBe("childExited");
+              expect(state.phase.kind).not.toBe("launching");
+            }
+            if (s.effects.some((e) => e.type === "move")) {
+              expect(isChildRunning(state.phase)).toBe(true);
+              expect(cfg.mode).toBe("tui");
             }
             state = s.state;
           }
         },
       ),
-      // A launch beside a child needs a limit and a choice before the exit: look often.
+      // A start beside a child needs a limit and a choice before the exit: look often.
       { numRuns: 1_000 },
     );
   });
@@ -644,6 +789,25 @@ describe("invariants (property-based)", () => {
           }
         },
       ),
+    );
+  });
+
+  it("a continuation is sent at most twice per switch", () => {
+    fc.assert(
+      fc.property(fc.array(arbEvent, { maxLength: 80 }), (events) => {
+        let state = drive(tui, boundOnA).state;
+        let retries = 0;
+        for (const event of events) {
+          const s = transition(tui, state, event);
+          for (const e of s.effects) {
+            if (e.type === "move" && !e.resend) retries = 0;
+            if (e.type === "start") retries = 0;
+            if (e.type === "move" && e.resend) retries += 1;
+          }
+          expect(retries).toBeLessThanOrEqual(1);
+          state = s.state;
+        }
+      }),
     );
   });
 });

@@ -20,6 +20,7 @@ import {
 } from "../../src/supervisor/choose.js";
 import { LiveSessionRecord, type SessionIdentity } from "../../src/supervisor/live-sessions.js";
 import { tempDir } from "../helpers/tmp.js";
+import { clockAt, VirtualClock } from "../helpers/virtual-clock.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const ME: SessionIdentity = { pid: 1000, host: "here" };
@@ -72,7 +73,7 @@ describe("reuseRecentProbes", () => {
 
   it("shares a running check and a just-finished good one; asks again once it is old", async () => {
     let now = NOW;
-    const clock: Clock = { now: () => now };
+    const clock: Clock = clockAt(() => now);
     let calls = 0;
     let answer!: (o: ProbeOutcome) => void;
     const probe = reuseRecentProbes(() => {
@@ -95,7 +96,7 @@ describe("reuseRecentProbes", () => {
   });
 
   it("never keeps a failure, and `fresh` always asks", async () => {
-    const clock: Clock = { now: () => NOW };
+    const clock: Clock = clockAt(() => NOW);
     const outcomes: ProbeOutcome[] = [
       { kind: "failed", error: { at: "", kind: "network", message: "down" } },
       { kind: "ok", snapshot: snapshot(10) },
@@ -122,7 +123,7 @@ describe("a switch's selection", () => {
     await store.transact((pool) => {
       pool.accounts = [account("acc_aaaaaa"), account("acc_bbbbbb")];
     });
-    const clock: Clock = { now: () => NOW };
+    const clock: Clock = new VirtualClock(NOW);
     let probes = 0;
     const chosen: string[] = [];
     const deps: ChooseDeps = {
@@ -174,7 +175,7 @@ describe("a switch's selection", () => {
     await store.transact((pool) => {
       pool.accounts = [account("acc_aaaaaa"), account("acc_bbbbbb"), account("acc_cccccc")];
     });
-    const clock: Clock = { now: () => NOW };
+    const clock: Clock = clockAt(() => NOW);
     const deps: ChooseDeps = {
       store,
       clock,

@@ -1,4 +1,8 @@
-/** Driving the codex TUI under tmux (CODEX_CLI.md §6), one private tmux server per test. */
+/**
+ * Driving the codex TUI under tmux (docs/codex-cli.md §6), one private tmux server per test. With
+ * `raw`, every byte the pane's programs write to the terminal is kept (tmux `pipe-pane`), from the
+ * very first: the command waits on a FIFO until the pipe is in place.
+ */
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -21,6 +25,13 @@ export interface Pane extends AsyncDisposable {
   waitFor(what: string | RegExp | ((text: string) => boolean), timeoutMs?: number): Promise<string>;
   /** The exit code the wrapped command wrote when it ended. */
   exitCode(): Promise<number | null>;
+  /** Everything written to the terminal so far (only with `raw`). */
+  raw(): Promise<Buffer>;
+}
+
+export interface PaneOptions {
+  /** Keep every byte written to the terminal (see `Pane.raw`). */
+  readonly raw?: boolean;
 }
 
 /** Starts `codex-pool <args>` in a detached tmux session with exactly `env`. */
@@ -29,22 +40,31 @@ export async function startPane(
   args: string[],
   env: Record<string, string>,
   cwd: string,
+  options: PaneOptions = {},
 ): Promise<Pane> {
   const socket = `cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const script = path.join(dir, `${socket}.sh`);
   const codeFile = path.join(dir, `${socket}.code`);
+  const rawFile = path.join(dir, `${socket}.raw`);
+  const gate = path.join(dir, `${socket}.gate`);
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  if (options.raw === true) await run("mkfifo", ["-m", "600", gate]);
+  const wait = options.raw === true ? `read _ < ${q(gate)}\n` : "";
   const exports = Object.entries(env)
     .map(([k, v]) => `export ${k}=${q(v)}`)
     .join("\n");
   await fs.writeFile(
     script,
-    `#!/bin/sh\n${exports}\ncd ${q(cwd)}\n${q(process.execPath)} ${q(CLI)} ${args.map(q).join(" ")}\necho $? > ${q(codeFile)}\nsleep 600\n`,
+    `#!/bin/sh\n${wait}${exports}\ncd ${q(cwd)}\n${q(process.execPath)} ${q(CLI)} ${args.map(q).join(" ")}\necho $? > ${q(codeFile)}\nsleep 600\n`,
     { mode: 0o700 },
   );
   const tmux = (...a: string[]) =>
     run("tmux", ["-L", socket, ...a], { env: { ...env, TERM: "xterm-256color" } });
   await tmux("new-session", "-d", "-s", "cx", "-x", "160", "-y", "50", `env -i ${script}`);
+  if (options.raw === true) {
+    await tmux("pipe-pane", "-t", "cx", "-o", `cat >> ${q(rawFile)}`);
+    await fs.writeFile(gate, "go\n"); // the pipe is in place: let the command start
+  }
   const capture = async (): Promise<string> =>
     (await tmux("capture-pane", "-t", "cx", "-p", "-J", "-S", "-200")).stdout;
   return {
@@ -67,6 +87,7 @@ export async function startPane(
         timeoutMs,
         200,
       ),
+    raw: () => fs.readFile(rawFile),
     exitCode: async () => {
       try {
         return Number((await fs.readFile(codeFile, "utf8")).trim());
@@ -86,7 +107,7 @@ export async function startPane(
  * turn request (`turnCount`).
  */
 export async function submitPrompt(
-  pane: Pane,
+  pane: Pick<Pane, "type" | "enter" | "waitFor">,
   text: string,
   turnCount: () => number,
 ): Promise<void> {

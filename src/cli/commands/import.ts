@@ -1,9 +1,15 @@
 /**
  * `codex-pool import [--auth-file PATH]`: add (or update) the account held in a Codex auth.json.
- * Identity comes from the JWTs; the same ChatGPT account id + email updates its row.
+ * Identity comes from tokenOwner (src/codex/auth-file.ts); the same ChatGPT account id + email
+ * updates its row.
  */
-import { identityFromTokens } from "../../auth/jwt.js";
-import { AuthFileError, poolTokensFrom, readAuthFile, tokensOf } from "../../codex/auth-file.js";
+import {
+  AuthFileError,
+  poolTokensFrom,
+  readAuthFile,
+  tokenOwner,
+  tokensOf,
+} from "../../codex/auth-file.js";
 import { ExitCode } from "../../platform/errors.js";
 import { expandHome } from "../../platform/paths.js";
 import { accountName } from "../../pool/account-name.js";
@@ -30,8 +36,8 @@ export async function importCmd(ctx: CommandContext, opts: ImportOptions): Promi
         : `${file} holds no ChatGPT tokens (access and refresh token); sign in with \`codex login\` or codex-pool login`,
     );
   }
-  const identity = identityFromTokens(tokens.idToken, tokens.accessToken);
-  const accountId = identity.accountId ?? tokens.accountId;
+  const identity = tokenOwner(tokens);
+  const accountId = identity.accountId;
   const email = identity.email;
   if (accountId === null || email === null) {
     const missing = accountId === null ? "ChatGPT account id" : "email";

@@ -13,7 +13,9 @@ import {
 } from "../../codex/args.js";
 import { resolveCodexBinary } from "../../codex/binary.js";
 import { buildChildEnv, codexConfigOverrides } from "../../codex/child-env.js";
+import { takeBackTokens } from "../../codex/adopt.js";
 import { finishLaunch, planLaunch } from "../../codex/launch.js";
+import { accountHomePath } from "../../codex/overlay-home.js";
 import { relaySignals, spawnCodex, type ChildOutcome } from "../../codex/spawn.js";
 import { NeedsLoginError, PoolExhaustedError } from "../../platform/errors.js";
 import { accountName } from "../../pool/account-name.js";
@@ -103,8 +105,15 @@ export async function run(ctx: CommandContext, options: RunOptions): Promise<num
     );
   }
   if (!isSessionLaunch(args)) {
-    // A session's refresh belongs to codex while it runs (PRODUCT.md decision 3): it refreshes
-    // exactly when its token expires and we adopt the result. A one-shot command gets a fresh one.
+    // A session's refresh belongs to codex while it runs (docs/decisions.md decision 3): it
+    // refreshes exactly when its token expires and we adopt the result. A one-shot command gets a
+    // fresh one — after the tokens an earlier codex left are taken back: when they cannot be, this
+    // throws and nothing is refreshed (docs/supervisor.md "tokens").
+    await takeBackTokens({
+      store: ctx.store,
+      home: accountHomePath(ctx.paths.homesDir, account.id),
+      account,
+    });
     account = await new TokenRefresher({
       store: ctx.store,
       leasesDir: ctx.paths.leasesDir,

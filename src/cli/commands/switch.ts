@@ -9,11 +9,11 @@
  * the command before anything is written.
  */
 import path from "node:path";
-import { identityFromTokens } from "../../auth/jwt.js";
 import {
   authFileFor,
   poolTokensFrom,
   readAuthFile,
+  tokenOwner,
   tokensOf,
   writeAuthFile,
   type AuthFile,
@@ -44,8 +44,8 @@ interface Adopted {
 function foreignContent(pool: Pool, auth: AuthFile): string | null {
   const tokens = tokensOf(auth);
   if (tokens !== null) {
-    const id = identityFromTokens(tokens.idToken, tokens.accessToken);
-    const accountId = id.accountId ?? tokens.accountId;
+    const id = tokenOwner(tokens);
+    const accountId = id.accountId;
     const known = pool.accounts.some(
       (a) => a.accountId === accountId && (id.email === null || a.email === id.email),
     );
@@ -58,8 +58,8 @@ function foreignContent(pool: Pool, auth: AuthFile): string | null {
 function adoptFromAuthFile(pool: Pool, auth: AuthFile | null): Adopted | null {
   const tokens = auth ? tokensOf(auth) : null;
   if (tokens === null) return null;
-  const id = identityFromTokens(tokens.idToken, tokens.accessToken);
-  const accountId = id.accountId ?? tokens.accountId;
+  const id = tokenOwner(tokens);
+  const accountId = id.accountId;
   if (accountId === null) return null;
   const account = adoptTokens(pool, accountId, id.email, poolTokensFrom(tokens));
   return account ? { name: accountName(pool, account) } : null;
