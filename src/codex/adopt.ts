@@ -11,7 +11,8 @@
  * one error that says so; its callers launch nothing on that account.
  */
 import path from "node:path";
-import { CodexPoolError, errorMessage } from "../platform/errors.js";
+import { classed, errorMessage } from "../platform/errors.js";
+import { accountName, maskEmail } from "../pool/account-name.js";
 import { adoptTokens } from "../pool/accounts.js";
 import type { Account } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
@@ -58,7 +59,20 @@ export async function adoptTokensFromHome(options: AdoptOptions): Promise<AdoptR
 }
 
 /** The tokens a child left could not be taken back: that account is neither refreshed nor launched. */
-export class TokensInDoubtError extends CodexPoolError {}
+/** The class is auth_file's: an auth.json we cannot read; the hint says what to do with it. */
+export class TokensInDoubtError extends classed("auth_file") {}
+
+/** How the error names the account: as every message does, when the pool can still be read. */
+async function nameOf(options: AdoptOptions): Promise<string> {
+  try {
+    const pool = await options.store.read();
+    const row = pool.accounts.find((a) => a.id === options.account.id);
+    if (row) return accountName(pool, row);
+  } catch {
+    // The pool is unreadable too: the masked email still names the account.
+  }
+  return maskEmail(options.account.email);
+}
 
 /** `adoptTokensFromHome`, with any failure turned into a TokensInDoubtError the user can act on. */
 export async function takeBackTokens(options: AdoptOptions): Promise<AdoptResult> {
@@ -67,11 +81,14 @@ export async function takeBackTokens(options: AdoptOptions): Promise<AdoptResult
   } catch (error) {
     const file = path.join(options.home, "auth.json");
     throw new TokensInDoubtError(
-      `could not take back the tokens codex left for ${options.account.email} in ${file} ` +
+      `could not take back the tokens codex left for ${await nameOf(options)} in ${file} ` +
         `(${errorMessage(error)}); they may be newer than the pool's, so codex-pool neither ` +
         `refreshes nor overwrites them — fix that file (delete it if it is damaged: the pool's ` +
         `tokens are used then) and run again`,
-      { cause: error },
+      {
+        cause: error,
+        hint: `fix ${file}, or delete it if it is damaged (the pool's tokens are used then)`,
+      },
     );
   }
 }

@@ -118,7 +118,13 @@ export type Event =
   | { readonly type: "exhausted"; readonly exhaustion: Exhaustion; readonly now: number }
   | { readonly type: "launched" }
   /** `cancelled`: given up because a signal arrived first (nothing to tell the user). */
-  | { readonly type: "launchFailed"; readonly message: string; readonly cancelled?: boolean }
+  | {
+      readonly type: "launchFailed";
+      readonly message: string;
+      readonly cancelled?: boolean;
+      /** The failure's exit code (its class in src/platform/exit-codes.ts); default 1. */
+      readonly code?: number;
+    }
   | { readonly type: "bound"; readonly sessionId: string }
   | { readonly type: "turnStarted" }
   | { readonly type: "turnEnded"; readonly limitHit: boolean }

@@ -122,7 +122,7 @@ const onLaunching: Handler<"launching"> = (_config, state, phase, event) => {
     const signalled = phase.pendingExit !== null;
     const done = withPhase(state, {
       kind: "done",
-      code: phase.pendingExit ?? 1,
+      code: phase.pendingExit ?? event.code ?? 1,
       reason: signalled ? "signal" : "launch-failed",
     });
     return event.cancelled === true

@@ -141,6 +141,7 @@ class SessionRunner {
             type: "launchFailed",
             message: errorMessage(error),
             cancelled: error instanceof CancelledError && controller.signal.aborted,
+            ...(isCodexPoolError(error) ? { code: error.exitCode } : {}),
           }),
       ),
     );

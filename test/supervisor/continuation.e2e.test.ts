@@ -17,7 +17,7 @@ import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
 const CONTINUE = "The previous turn was interrupted by a usage limit";
 const TOLD =
-  /codex did not run the continuation prompt on bob@example\.com: the interrupted task is waiting for you/;
+  /codex did not run the continuation prompt on #2 bob@…: the interrupted task is waiting for you/;
 
 /** A codex that loses the start-up prompt of its first resume launch; every resume is counted. */
 async function droppingCodex(fx: Fixture): Promise<{ script: string; launches: string }> {

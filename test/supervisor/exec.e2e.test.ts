@@ -97,7 +97,7 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
       timeoutMs: 90_000,
     });
     expect(r.code, r.stderr).toBe(0);
-    const said = `kept the newer copy of memo.md in ${fx.codexHome}; the older copy codex had written for alice@example.com was dropped`;
+    const said = `kept the newer copy of memo.md in ${fx.codexHome}; the older copy codex had written for #1 alice@… was dropped`;
     expect(r.stderr).toContain(`codex-pool: ${said}\n`);
     const parsed = r.stdout
       .trim()

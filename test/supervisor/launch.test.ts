@@ -87,7 +87,7 @@ describe("a launch on an account whose tokens could not be taken back", () => {
     await expect(launch).rejects.toBeInstanceOf(TokensInDoubtError);
     await expect(launch).rejects.toThrow(
       new RegExp(
-        `could not take back the tokens codex left for aaaaaa@example.com in ${authFile}.*neither refreshes nor overwrites them`,
+        `could not take back the tokens codex left for #1 aaaaaa@… in ${authFile}.*neither refreshes nor overwrites them`,
       ),
     );
     expect(refreshes).toBe(0);

@@ -310,7 +310,7 @@ describe("the runner, with fake ports in virtual time", () => {
       new TokensInDoubtError("could not take back the tokens codex left for bob@example.com"),
     );
     const result = await h.session.done;
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(66);
     expect(h.log).toContain("line: could not take back the tokens codex left for bob@example.com");
     expect(h.codex.launches).toHaveLength(2);
   });

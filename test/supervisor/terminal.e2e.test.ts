@@ -67,9 +67,11 @@ describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, ra
     // The user quits B the ordinary way (Ctrl+C on an idle TUI).
     await pane.waitFor("Ask Codex");
     await pane.type("\u0003");
-    const text = await pane.waitFor(/ran on alice@example\.com → bob@example\.com/);
+    const text = await pane.waitFor(/ran on #1 alice@… → #2 bob@…/);
     expect(await pane.exitCode()).toBe(0);
-    expect(text).toMatch(/session \w{8}… moved from alice@… .* to bob@… .*: usage limit reached/);
+    expect(text).toMatch(
+      /session \w{8}… moved from #1 alice@… .* to #2 bob@… .*: usage limit reached/,
+    );
 
     const raw = (await pane.raw()).toString("latin1");
     const seqs = sequences(raw);

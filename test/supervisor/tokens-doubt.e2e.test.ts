@@ -37,11 +37,11 @@ describe.skipIf(!haveCodex)(
         cwd: fx.project,
         timeoutMs: 60_000,
       });
-      expect(r.code, r.stderr).toBe(1);
+      expect(r.code, r.stderr).toBe(66);
       const lines = r.stderr.trimEnd().split("\n");
       expect(lines).toEqual([
         expect.stringMatching(
-          /^codex-pool: could not take back the tokens codex left for alice@example\.com in .*auth\.json \(.*not valid JSON.*\); .*neither refreshes nor overwrites them/,
+          /^codex-pool: could not take back the tokens codex left for #1 alice@… in .*auth\.json \(.*not valid JSON.*\); .*neither refreshes nor overwrites them/,
         ),
       ]);
       expect(fx.sim.requests().filter((q) => q.kind === "refresh")).toEqual([]);
@@ -63,9 +63,11 @@ describe.skipIf(!haveCodex)(
         cwd: fx.project,
         timeoutMs: 60_000,
       });
-      expect(r.code, r.stderr).toBe(1);
+      expect(r.code, r.stderr).toBe(66);
       expect(r.stderr.trimEnd().split("\n")).toEqual([
-        expect.stringMatching(/^codex-pool: could not take back the tokens codex left for alice@/),
+        expect.stringMatching(
+          /^codex-pool: could not take back the tokens codex left for #1 alice@/,
+        ),
       ]);
       expect(fx.sim.requests().filter((q) => q.kind === "refresh")).toEqual([]);
       expect(await fs.readFile(path.join(home, "auth.json"), "utf8")).toBe("not json");
