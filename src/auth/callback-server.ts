@@ -1,5 +1,5 @@
 /**
- * The loopback server that receives the browser's redirect (CHATGPT_BACKEND.md §2.1). It listens on
+ * The loopback server that receives the browser's redirect (docs/chatgpt-backend.md §2.1). It listens on
  * 127.0.0.1 and ::1 (browsers may resolve `localhost` to either; ::1 may be missing), answers only
  * `/auth/callback`, refuses a wrong state or a missing code with 400 and keeps waiting, and keeps the
  * first code it gets.

@@ -1,5 +1,5 @@
 /**
- * Identity from the ChatGPT JWTs (CHATGPT_BACKEND.md §2.4). The payload is only base64url-decoded:
+ * Identity from the ChatGPT JWTs (docs/chatgpt-backend.md §2.4). The payload is only base64url-decoded:
  * codex and the service's clients do no signature check either. Every claim is optional.
  */
 import { z } from "zod";

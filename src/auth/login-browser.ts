@@ -1,5 +1,5 @@
 /**
- * Browser sign-in with PKCE (CHATGPT_BACKEND.md §2.1): print the authorize URL (always, on the
+ * Browser sign-in with PKCE (docs/chatgpt-backend.md §2.1): print the authorize URL (always, on the
  * caller's stderr), try to open a browser, and wait for the redirect on the loopback callback
  * server. With `paste` (or when the callback port is taken) the user pastes the redirect URL, or
  * just its code, instead. Either way the state is checked and the code exchanged for tokens.

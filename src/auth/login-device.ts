@@ -1,5 +1,5 @@
 /**
- * Device-code sign-in (CHATGPT_BACKEND.md §2.2). The endpoint is not RFC 8628: a bare 403 means
+ * Device-code sign-in (docs/chatgpt-backend.md §2.2). The endpoint is not RFC 8628: a bare 403 means
  * "not approved yet" and a bare 404 "not propagated yet" — both mean keep polling at the interval.
  * 408/429/5xx-gateway answers are retried honouring Retry-After. On approval the server hands back
  * the code AND the PKCE verifier it generated, which are exchanged like a browser code.

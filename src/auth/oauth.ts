@@ -1,5 +1,5 @@
 /**
- * The OAuth client facts of the Codex CLI's public client (CHATGPT_BACKEND.md §2.1–2.2). Every URL
+ * The OAuth client facts of the Codex CLI's public client (docs/chatgpt-backend.md §2.1–2.2). Every URL
  * is built under the configured issuer base (`authUrl`), so the simulator can stand in for it.
  */
 export const CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann";

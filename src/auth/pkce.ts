@@ -1,5 +1,5 @@
 /**
- * PKCE and the authorize URL of the browser sign-in (CHATGPT_BACKEND.md §2.1): a 64-byte verifier,
+ * PKCE and the authorize URL of the browser sign-in (docs/chatgpt-backend.md §2.1): a 64-byte verifier,
  * its S256 challenge, a 16-byte hex state, and the exact query parameters the Codex client sends.
  */
 import { createHash, randomBytes } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * Session-file discovery (PRODUCT.md): findNewRollout with no old sessions against 10,000 old
+ * Session-file discovery (docs/decisions.md): findNewRollout with no old sessions against 10,000 old
  * ones — most spread over past day folders (never listed, by design), some in today's folder but
  * older than the launch (listed and rejected). Each timed call is a fresh discovery with the new
  * session's file already written, so it pays the whole first scan; the two homes alternate.

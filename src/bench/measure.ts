@@ -62,7 +62,7 @@ export interface Figure {
   readonly name: string;
   /** The measured value, formatted (e.g. "92 ms", "1.04×"). */
   readonly value: string;
-  /** The target as written in PRODUCT.md (e.g. "≤ 1.1×"), or "reference". */
+  /** The target as written in docs/decisions.md (e.g. "≤ 1.1×"), or "reference". */
   readonly target: string;
   /** null: a reference figure without a target. */
   readonly pass: boolean | null;

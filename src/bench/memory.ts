@@ -1,5 +1,5 @@
 /**
- * The supervisor's own memory (PRODUCT.md): the RSS of the `codex-pool run` process — not codex —
+ * The supervisor's own memory (docs/decisions.md): the RSS of the `codex-pool run` process — not codex —
  * while it watches a live exec session whose turn the simulator holds for a few seconds. VmRSS is
  * sampled from /proc every 50 ms while the turn is in flight; VmHWM (the lifetime peak, start-up
  * included) is read at the last sample.
@@ -68,7 +68,7 @@ export async function benchMemory(progress: Progress, runs = 5): Promise<Figure[
       group: "Memory",
       name: "`codex-pool run` peak RSS (VmHWM, start-up included)",
       value: mb(h),
-      // PRODUCT.md's target is the RSS while watching (the row above); the start-up peak, while
+      // docs/decisions.md's target is the RSS while watching (the row above); the start-up peak, while
       // modules load and codex is launched, is shown for reference.
       target: "reference",
       pass: null,

@@ -1,5 +1,5 @@
 /**
- * The shared pool (PRODUCT.md "Shared pool"; docs/team-pool.md): a throwaway PostgreSQL server,
+ * The shared pool (docs/decisions.md "Shared pool"; docs/team-pool.md): a throwaway PostgreSQL server,
  * the simulator's token endpoint (which refuses a reused refresh token), and 8 processes on 8 pool
  * homes.
  * - Refresh storm: every round, all 8 refresh the same 3 expired accounts at once. Every refresh
@@ -8,7 +8,7 @@
  * - Lease takeover: a holder is killed right after claiming; the time from the kill until another
  *   process has refreshed. It cannot be shorter than the claim's life (the claim is judged by the
  *   database clock, and a dead holder cannot release it); the target is that the takeover lands
- *   within one more claim's life after that (PRODUCT.md: "taken over within its lease time"). On an
+ *   within one more claim's life after that (docs/decisions.md: "taken over within its lease time"). On an
  *   idle machine it lands one poll and one refresh after the claim expires.
  */
 import { randomBytes } from "node:crypto";

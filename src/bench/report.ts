@@ -85,7 +85,7 @@ export function renderReport(
     "",
     "Produced by `npm run bench` (src/bench/): every figure below comes from one run, taken side by",
     "side on the same machine, each the median of the number of runs shown, against the simulator on",
-    '127.0.0.1. Targets are PRODUCT.md\'s "Performance targets". Re-run it to refresh this file.',
+    '127.0.0.1. Targets are docs/decisions.md\'s "Performance targets". Re-run it to refresh this file.',
     "",
     "## Machine",
     "",

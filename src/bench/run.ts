@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every figure of PRODUCT.md's performance targets in one run, progress on
+ * `npm run bench`: every figure of docs/decisions.md's performance targets in one run, progress on
  * stderr, the table on stdout, and BENCHMARKS.md written at the package root. A figure whose
  * measurement breaks is reported as an error (and the run exits 1); a missed target is a figure.
  */

@@ -1,5 +1,5 @@
 /**
- * Start-up (PRODUCT.md): `codex-pool run -- --version` against the npm `codex --version` (the
+ * Start-up (docs/decisions.md): `codex-pool run -- --version` against the npm `codex --version` (the
  * launcher script, which itself spawns the native binary), side by side in one loop so machine
  * noise hits both alike; `codex-pool --version` and `list` on their own; the native binary for
  * reference. Every command runs under node directly, as its `#!/usr/bin/env node` line would.

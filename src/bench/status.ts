@@ -1,5 +1,5 @@
 /**
- * `codex-pool status --refresh` (PRODUCT.md): 50 accounts, each usage probe answered after 50 ms
+ * `codex-pool status --refresh` (docs/decisions.md): 50 accounts, each usage probe answered after 50 ms
  * by the simulator, through the built CLI — the whole process, start to exit.
  */
 import { CLI, simAccounts, startWorld } from "./fixture.js";

@@ -1,5 +1,5 @@
 /**
- * The pool store under contention (PRODUCT.md): `procs` processes × 50 read-modify-write
+ * The pool store under contention (docs/decisions.md): `procs` processes × 50 read-modify-write
  * transactions on one pool at once, released together; every increment must survive (0 lost
  * updates) and the rate is the total transactions over the wall time from "go" to the last "done".
  */

@@ -1,5 +1,5 @@
 /**
- * The switch gap (PRODUCT.md): in a supervised exec run where account A answers the first turn
+ * The switch gap (docs/decisions.md): in a supervised exec run where account A answers the first turn
  * with the usage-limit 429 and B serves the resume, the time from A's 429 to the resumed session's
  * first turn request under B (both from the simulator's request log). The yardstick, in the same
  * round: a bare native `codex exec resume <id> "…"` of that session — from spawning it to its first

@@ -1,7 +1,7 @@
 /**
  * `codex-pool run -- --version` (and `--help`, `-V`, `-h`): codex's own answer, reached without
  * loading commander, the pool store or zod, so the start-up stays close to the npm `codex`
- * launcher's (PRODUCT.md performance targets). It does exactly what `run` does for top-level info
+ * launcher's (docs/decisions.md performance targets). It does exactly what `run` does for top-level info
  * (runPlain in commands/run.ts): settings, the codex binary, the child environment, the argv
  * untouched, and the child's exit code. Anything else returns null and takes the normal path.
  */

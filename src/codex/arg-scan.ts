@@ -1,7 +1,7 @@
 /**
  * A clap-like scanner for one level of a codex command line (the top level, `exec`, `resume`, …).
  * It knows which options take a value, so `-m o3`, `-c key=value` or `-p prof` never look like a
- * subcommand or a prompt (SEED_SUPERVISOR.md R20, O7). Flag tables are from `codex <cmd> --help`
+ * subcommand or a prompt (docs/supervisor-rules.md R20, O7). Flag tables are from `codex <cmd> --help`
  * of 0.169.0; an unknown flag is treated as a switch without a value, which is what clap would
  * reject anyway.
  */

@@ -1,7 +1,7 @@
 /**
  * Classifies a codex command line without losing a byte of it, and builds the command lines the
  * supervisor needs (resume under another account). The caller's tokens are never rewritten: a
- * subcommand is matched case-insensitively but kept as spelled (SEED_SUPERVISOR.md R20).
+ * subcommand is matched case-insensitively but kept as spelled (docs/supervisor-rules.md R20).
  *
  *   codex [opts] [PROMPT]                          → interactive
  *   codex [opts] resume|fork [opts] [ID|--last] [PROMPT] → resume | fork
@@ -204,7 +204,7 @@ export function isSessionLaunch(c: ClassifiedArgs): boolean {
 /**
  * Inserts options of ours (config overrides) so that they come after the caller's own `-c` flags
  * of the deepest level (codex applies root `-c` first, then the subcommand's, so later wins —
- * PRODUCT.md decision 10), but never after a `--`, where they would become positionals. For other
+ * docs/decisions.md decision 10), but never after a `--`, where they would become positionals. For other
  * subcommands (login, mcp, …) they go right before the subcommand: root `-c` is always accepted,
  * a subcommand's own parser may not know it.
  */
@@ -249,7 +249,7 @@ export interface ResumeOptions {
  * exec flags (model, -c, --json, --skip-git-repo-check, …):
  *   codex [globals] resume <id> [resume opts] --no-daemon --disable cli_resume_account_check [-- prompt]
  *   codex [globals] exec [exec opts] resume [resume opts] <id> [-- prompt]
- * `--no-daemon` keeps auth out of a shared app-server daemon (CODEX_CLI.md §5.4) and the feature
+ * `--no-daemon` keeps auth out of a shared app-server daemon (docs/codex-cli.md §5.4) and the feature
  * switch keeps resume working across accounts should its default ever flip (§3).
  */
 export function resumeArgs(

@@ -1,5 +1,5 @@
 /**
- * Finding the real codex (PRODUCT.md settings, CODEX_CLI.md §5.1): CODEX_POOL_CODEX_BIN, else
+ * Finding the real codex (docs/decisions.md, "Settings"; docs/codex-cli.md §5.1): CODEX_POOL_CODEX_BIN, else
  * `codex` on PATH (skipping a shim that runs codex-pool itself), else our own @openai/codex
  * dependency. When what we find is the npm launcher script, we launch the native binary it would
  * spawn, directly: one process, real signals, and no second Node start-up (~100 ms).

@@ -1,5 +1,5 @@
 /**
- * What every codex child is given (PRODUCT.md decisions 8 and 10, CODEX_CLI.md §1b/§1c):
+ * What every codex child is given (docs/decisions.md decisions 8 and 10, docs/codex-cli.md §1b/§1c):
  * an environment built explicitly from ours, and the config overrides that point it at the
  * configured backend and force file-based credentials.
  */
@@ -11,8 +11,8 @@ export const DEFAULT_AUTH_URL = SETTINGS.authUrl.default;
 
 /**
  * Removed from the child's environment, matched case-insensitively (Windows env names are;
- * SEED_SUPERVISOR.md R12). The API-key variables would switch codex out of ChatGPT sign-in and
- * bypass the account's auth.json (CODEX_CLI.md §1c).
+ * docs/supervisor-rules.md R12). The API-key variables would switch codex out of ChatGPT sign-in and
+ * bypass the account's auth.json (docs/codex-cli.md §1c).
  */
 const CODEX_AUTH_OVERRIDES = ["CODEX_API_KEY", "OPENAI_API_KEY", "CODEX_ACCESS_TOKEN"];
 /** Every variable of ours starts with this (settings, debug switches, test hooks, secrets). */
@@ -71,7 +71,7 @@ function tomlString(value: string): string {
 /**
  * `-c` overrides for the child: the backend when it is not the default (keeps the user's
  * config.toml untouched), then the forced file credential store — last, so it wins over a
- * `keyring`/`auto` in the user's config or their own `-c` (PRODUCT.md decision 10).
+ * `keyring`/`auto` in the user's config or their own `-c` (docs/decisions.md decision 10).
  */
 export function codexConfigOverrides(settings: Settings): string[] {
   const out: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Per-account Codex homes (PRODUCT.md decision 2): <poolHome>/homes/<account id>/ holds the
+ * Per-account Codex homes (docs/decisions.md decision 2): <poolHome>/homes/<account id>/ holds the
  * account's own auth.json (0600) and a symlink to every other entry of the user's real Codex home,
  * so sessions, config and history are shared whichever account runs.
  *
@@ -18,7 +18,7 @@
  * - installation_id, .sandbox_migration and anything unknown: same reconciliation.
  * - The app-server daemon's files (packages/, app-server-daemon/, app-server-control/) stay per
  *   account on purpose: a daemon caches auth, and a shared one would serve every account with
- *   the first one's token (CODEX_CLI.md §5.4).
+ *   the first one's token (docs/codex-cli.md §5.4).
  * Live mode's app-server runs from a home built the same way but without auth.json
  * (prepareSharedHome), so it never finds a login of its own (docs/codex-app-server.md §7).
  */

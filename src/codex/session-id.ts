@@ -1,5 +1,5 @@
 /**
- * Codex session (thread) ids. They are UUIDs (v7 in 0.169, CODEX_CLI.md §3) and end up in file
+ * Codex session (thread) ids. They are UUIDs (v7 in 0.169, docs/codex-cli.md §3) and end up in file
  * paths and argv, so anything else — `../../etc`, `--last`, an empty string — is rejected here.
  */
 import { UsageError } from "../platform/errors.js";

@@ -3,7 +3,7 @@
  *
  * Why our own and not proper-lockfile: it judges staleness by mtime alone and records no owner, so
  * it cannot tell a dead owner (recover now) from a busy one, nor name the holder in an error. The
- * rules from the seed's review (SEED_SUPERVISOR.md R3, R7–R9, O12) shape this design:
+ * rules from the seed's review (docs/supervisor-rules.md R3, R7–R9, O12) shape this design:
  * - The lock file is born complete: the payload is written to a private temp file that is then
  *   hard-linked into place, so no empty or half-written lock can be stranded (R3).
  * - An owner on this host is judged by its process only: a dead pid (or a zombie, or a pid reused

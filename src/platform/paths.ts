@@ -35,7 +35,7 @@ export interface PoolPaths {
   readonly configFile: string;
   /** Cross-process refresh leases, one per account. */
   readonly leasesDir: string;
-  /** Per-account overlay Codex homes (PRODUCT.md decision 2). */
+  /** Per-account overlay Codex homes (docs/decisions.md decision 2). */
   readonly homesDir: string;
   /** Simulator state and throwaway material (CA, demo homes). */
   readonly runDir: string;

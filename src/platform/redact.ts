@@ -1,5 +1,5 @@
 /**
- * One redaction function guards every line we print or log (PRODUCT.md decision 9). It masks JWTs,
+ * One redaction function guards every line we print or log (docs/decisions.md decision 9). It masks JWTs,
  * bearer credentials, refresh tokens and any JSON field whose name says it holds a token.
  */
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;

@@ -5,7 +5,7 @@
  * overwritten: the transaction fails before writing, with one line naming the file and the backup.
  *
  * Every writer of pool.json goes through transact() and so through the one lock (unlike the seed,
- * whose lock guarded supervisors only: SEED_SUPERVISOR.md O11). The paths are fixed when the store
+ * whose lock guarded supervisors only: docs/supervisor-rules.md O11). The paths are fixed when the store
  * is built, so a transaction can never read one file and write another (R1, R26).
  */
 import fs from "node:fs/promises";

@@ -1,6 +1,6 @@
 /**
  * A Codex home and environment that make the real codex binary talk to the simulator in ChatGPT mode
- * (CODEX_CLI.md §1b, §1e, §6): HTTPS backend with the throwaway CA, refresh/revoke overrides, every
+ * (docs/codex-cli.md §1b, §1e, §6): HTTPS backend with the throwaway CA, refresh/revoke overrides, every
  * other destination refused by the stray-traffic guard, and first-run screens pre-answered.
  */
 import path from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Device-code sign-in (CHATGPT_BACKEND.md §2.2): a user code, one "pending" poll (403), then an
+ * Device-code sign-in (docs/chatgpt-backend.md §2.2): a user code, one "pending" poll (403), then an
  * authorization code plus the server-made PKCE verifier, exchanged at /oauth/token like any code.
  */
 import { randomBytes } from "node:crypto";

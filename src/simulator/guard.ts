@@ -1,7 +1,7 @@
 /**
  * The stray-traffic guard: an HTTP proxy on loopback that refuses everything. Codex children get it
  * as HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, so any request that escapes the simulator is recorded here
- * and never leaves the machine (CODEX_CLI.md §1e).
+ * and never leaves the machine (docs/codex-cli.md §1e).
  */
 import http from "node:http";
 import type { Duplex } from "node:stream";

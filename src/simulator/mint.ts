@@ -1,5 +1,5 @@
 /**
- * Unsigned JWTs with the claim layout of the real service (CHATGPT_BACKEND.md §2.4, CODEX_CLI.md §1c).
+ * Unsigned JWTs with the claim layout of the real service (docs/chatgpt-backend.md §2.4, docs/codex-cli.md §1c).
  * Codex only base64url-decodes the payload, so `{"alg":"none"}` plus a non-empty third segment works.
  */
 import { createHash, randomBytes } from "node:crypto";

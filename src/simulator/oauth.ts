@@ -1,5 +1,5 @@
 /**
- * The auth service (CHATGPT_BACKEND.md §2.1–2.3): authorize auto-approves, the code exchange checks
+ * The auth service (docs/chatgpt-backend.md §2.1–2.3): authorize auto-approves, the code exchange checks
  * PKCE (S256), refresh rotates and reports reuse like the real service, and the device flow is
  * approved after its first poll.
  */

@@ -1,5 +1,5 @@
 /**
- * The Responses API event sequence that completes a turn (CODEX_CLI.md §2). The same objects go out
+ * The Responses API event sequence that completes a turn (docs/codex-cli.md §2). The same objects go out
  * as SSE events or as WS text frames.
  */
 import { randomId } from "./mint.js";

@@ -1,6 +1,6 @@
 /**
  * The Responses WebSocket on /backend-api/codex/responses, codex's primary transport in ChatGPT mode
- * (CODEX_CLI.md §0.3, §1g). Each `response.create` frame is answered with the same events as the SSE
+ * (docs/codex-cli.md §0.3, §1g). Each `response.create` frame is answered with the same events as the SSE
  * stream, preceded by `codex.rate_limits`; refusals are `{"type":"error","status":…}` frames.
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
@@ -155,7 +155,7 @@ class Connection {
 
 /** Accepts WS upgrades on `server`; returns a function that drops every open connection. */
 export function attachResponsesWs(ctx: SimContext, server: Server): () => void {
-  // codex offers permessage-deflate; the simulator declines it (CODEX_CLI.md §1f).
+  // codex offers permessage-deflate; the simulator declines it (docs/codex-cli.md §1f).
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
   wss.on("headers", (headers: string[], req: IncomingMessage) => {

@@ -35,7 +35,7 @@ function accountsCheckBody(accountId: string, plan: string): Record<string, unkn
         name: `Mock workspace ${accountId}`,
         structure: "personal",
         plan_type: plan,
-        // Both must be present or codex fails "workspace routing discovery" (CODEX_CLI.md §0.2).
+        // Both must be present or codex fails "workspace routing discovery" (docs/codex-cli.md §0.2).
         workspace_backend_origin: "NO_CONSTRAINT",
         account_routing_override: "NO_CONSTRAINT",
       },

@@ -1,5 +1,5 @@
 /**
- * Our own signals while a session is supervised (PRODUCT.md decision 8, STYLE.md rules 21/25):
+ * Our own signals while a session is supervised (docs/decisions.md decision 8, docs/style.md rules 21/25):
  * - SIGINT: while a child runs it owns the terminal and its keys (the TUI runs with ISIG off, and
  *   a Ctrl+C keypress reaches it as input), so a SIGINT sent to the whole foreground group must not
  *   kill us: it is ignored. With no child (waiting for a reset) it means "leave" and is reported.

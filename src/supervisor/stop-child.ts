@@ -1,6 +1,6 @@
 /**
  * Stopping a child: SIGTERM, then SIGKILL once a grace period of seconds has passed on the clock
- * (docs/decisions.md decision 5). Unlike the seed (docs/supervisor-rules.md §7.5, O5) a child
+ * (docs/decisions.md decision 5). Unlike the older supervisor (docs/supervisor-rules.md O5) a child
  * counts as gone when it has an exit code OR was killed by a signal, so nothing is sent to a dead
  * process, and the grace is the killGraceSeconds setting, never fractions of a second. Exit codes
  * follow the one rule of src/codex/spawn.ts (exitCodeOf).

@@ -1,4 +1,4 @@
-/** The real codex TUI through `codex-pool run`, driven under tmux (CODEX_CLI.md §6). */
+/** The real codex TUI through `codex-pool run`, driven under tmux (docs/codex-cli.md §6). */
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";

@@ -1,6 +1,6 @@
 /**
  * Unsigned ({"alg":"none"}) ChatGPT-style JWTs for fixtures, with the claim layout of
- * CHATGPT_BACKEND.md §2.4: the id token carries `email` and the auth claim with the account id and
+ * docs/chatgpt-backend.md §2.4: the id token carries `email` and the auth claim with the account id and
  * plan; the access token carries `exp`, the auth claim and the profile email.
  */
 import { randomBytes } from "node:crypto";
@@ -45,7 +45,7 @@ export function fixtureTokens(id: FixtureIdentity): FixtureTokens {
   };
 }
 
-/** A Codex auth.json (CODEX_CLI.md §1c) holding these tokens, plus any extra keys. */
+/** A Codex auth.json (docs/codex-cli.md §1c) holding these tokens, plus any extra keys. */
 export function authJson(
   tokens: FixtureTokens,
   accountId: string,

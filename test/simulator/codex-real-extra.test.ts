@@ -1,7 +1,7 @@
 /**
  * More proof against the real codex binary: an expired access token is refreshed at the simulator,
  * and the HTTP POST + SSE transport works: the fallback after a refused upgrade (zstd bodies) and a
- * custom provider with ChatGPT auth (CODEX_CLI.md §1b').
+ * custom provider with ChatGPT auth (docs/codex-cli.md §1b').
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -46,7 +46,7 @@ describe.skipIf(!haveCodex)("the real codex binary: refresh and SSE", () => {
     await using sim = await withSim([{ ...ALICE, turns: { websocket: false } }]);
     await using home = await codexSetup(sim);
     await fs.writeFile(home.authFile, JSON.stringify(sim.authJsonFor("acct-A")), { mode: 0o600 });
-    // In ChatGPT mode codex zstd-compresses this POST (CODEX_CLI.md §0.4): the turn only succeeds
+    // In ChatGPT mode codex zstd-compresses this POST (docs/codex-cli.md §0.4): the turn only succeeds
     // when the simulator decodes it.
     const run = await runCodex(["exec", "--skip-git-repo-check", "say hi"], home.env, home.project);
     expect(run.code, run.stderr).toBe(0);

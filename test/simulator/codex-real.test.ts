@@ -52,7 +52,7 @@ describe.skipIf(!haveCodex)("the real codex binary against the simulator", () =>
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("hit your usage limit");
     const turns = sim.requests().filter((r) => r.kind === "turn");
-    // A usage-limit 429 is not retried (CODEX_CLI.md §2).
+    // A usage-limit 429 is not retried (docs/codex-cli.md §2).
     expect(turns).toHaveLength(1);
     expect(turns[0]).toMatchObject({ status: 429, error: "usage_limit_reached" });
     expect(sim.strayRequests()).toEqual([]);

@@ -26,7 +26,7 @@ export function runCodex(
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
-    // exec reads extra input from a non-TTY stdin (CODEX_CLI.md §5.2): give it EOF.
+    // exec reads extra input from a non-TTY stdin (docs/codex-cli.md §5.2): give it EOF.
     child.stdin?.end();
   });
 }

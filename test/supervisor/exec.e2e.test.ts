@@ -82,8 +82,8 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
 
   it("a file left in an overlay home that loses to a newer one is reported, not dropped silently", async () => {
     await using fx = await fixture([{ accountId: "acct-A", email: "alice@example.com" }]);
-    // An earlier codex wrote memo.md into A's overlay (not through a link); the user's real home
-    // has a newer memo.md since. The newer one is kept, and the user is told the other went.
+    // An earlier codex wrote a memo file into A's overlay (not through a link); the user's real
+    // home has a newer one since. The newer one is kept, and the user is told the other went.
     const home = path.join(fx.poolHome, "homes", fx.ids["acct-A"]!);
     await fs.mkdir(home, { recursive: true, mode: 0o700 });
     await fs.chmod(path.dirname(home), 0o700);

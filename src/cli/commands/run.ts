@@ -76,7 +76,7 @@ function chooseAccount(ctx: CommandContext, accounts: Account[], pinned: string 
 
 export async function run(ctx: CommandContext, options: RunOptions): Promise<number> {
   const args = classifyArgs(options.codexArgs);
-  // Help and version never depend on the pool (SEED_SUPERVISOR.md R21).
+  // Help and version never depend on the pool (docs/supervisor-rules.md R21).
   if (args.topLevelInfo) return runPlain(ctx, args);
 
   const binary = resolveCodexBinary(ctx.env, ctx.settings);
@@ -140,7 +140,7 @@ export async function run(ctx: CommandContext, options: RunOptions): Promise<num
     now,
   });
   if (args.kind === "exec" || args.kind === "exec-resume") {
-    // Not for the TUI: it owns the screen (SEED_SUPERVISOR.md O10).
+    // Not for the TUI: it owns the screen (docs/supervisor-rules.md O10).
     ctx.out.info(`running on ${accountName(pool, account)}`);
   }
   let outcome: ChildOutcome;
