@@ -41,6 +41,19 @@ export function parseWindowObject(
   );
 }
 
+/** A spend cap known only to be reached (a flag, no numbers): it blocks with no known reset. */
+export function reachedSpendCap(): Allowance {
+  return {
+    kind: "spend-cap",
+    reached: true,
+    usedPercent: null,
+    limit: null,
+    used: null,
+    remaining: null,
+    resetsAt: null,
+  };
+}
+
 /**
  * One allowance object. `reached`: what the wrapper says (spend_control.reached), else the
  * object's own `reached`, else judged from the numbers (100 % used, or nothing remaining).

@@ -17,7 +17,12 @@
  */
 import type { Allowance, QuotaSnapshot, QuotaWindow } from "../pool/schema.js";
 import { fail, isObject, optBoolean, optObject, optString } from "./fields.js";
-import { parseAllowanceObject, parseWindowObject, reachedTypeOf } from "./parse-parts.js";
+import {
+  parseAllowanceObject,
+  parseWindowObject,
+  reachedSpendCap,
+  reachedTypeOf,
+} from "./parse-parts.js";
 
 /** The limit codex's quota lives under; snapshots of other meters must not overwrite it. */
 const MAIN_LIMIT_ID = "codex";
@@ -60,15 +65,7 @@ export function parseRateLimits(
     );
   }
   if (optBoolean(rateLimits, "spend_control_reached", what) === true) {
-    allowances.push({
-      kind: "spend-cap",
-      reached: true,
-      usedPercent: null,
-      limit: null,
-      used: null,
-      remaining: null,
-      resetsAt: null,
-    });
+    allowances.push(reachedSpendCap());
   }
   if (windows.length === 0 && allowances.length === 0) return null;
   return {

@@ -29,7 +29,12 @@ import {
   optString,
   type JsonObject,
 } from "./fields.js";
-import { parseAllowanceObject, parseWindowObject, reachedTypeOf } from "./parse-parts.js";
+import {
+  parseAllowanceObject,
+  parseWindowObject,
+  reachedSpendCap,
+  reachedTypeOf,
+} from "./parse-parts.js";
 
 const WHAT = "usage answer";
 const SLOTS = ["primary_window", "secondary_window"] as const;
@@ -58,15 +63,7 @@ function allowancesOf(
     if (inner !== null) {
       out.push(parseAllowanceObject(inner, "spend-cap", reached, what, observedAt));
     } else if (reached === true) {
-      out.push({
-        kind: "spend-cap",
-        reached: true,
-        usedPercent: null,
-        limit: null,
-        used: null,
-        remaining: null,
-        resetsAt: null,
-      });
+      out.push(reachedSpendCap());
     }
   }
   const individual = rateLimit === null ? null : optObject(rateLimit, "individual_limit", WHAT);

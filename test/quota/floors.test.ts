@@ -5,7 +5,6 @@
 import { describe, expect, it } from "vitest";
 import type { Account, Allowance, QuotaSnapshot, QuotaWindow } from "../../src/pool/schema.js";
 import { maskEmail } from "../../src/pool/account-name.js";
-import { AccountSchema } from "../../src/pool/schema.js";
 import { selectAccounts } from "../../src/pool/select.js";
 import { accountQuotaStatus } from "../../src/quota/account-status.js";
 import { floorClassOf, floorFor } from "../../src/quota/floors.js";
@@ -13,6 +12,7 @@ import { makeWindow } from "../../src/quota/windows.js";
 import { exhaustionOf } from "../../src/supervisor/choose.js";
 import { pressureOf } from "../../src/supervisor/pressure.js";
 import { describeExhaustion } from "../../src/supervisor/wait-for-reset.js";
+import { makeAccount } from "../helpers/account-fixture.js";
 
 const NOW = new Date("2026-11-24T10:00:00.000Z");
 const FLOORS = { fiveHour: 10, weekly: 3 };
@@ -46,28 +46,8 @@ function snap(windows: QuotaWindow[], allowances: Allowance[] = []): QuotaSnapsh
   };
 }
 
-let n = 0;
 function account(quota: QuotaSnapshot | null, floors: Account["floors"] = {}): Account {
-  n += 1;
-  return AccountSchema.parse({
-    id: `acc_floor${String(n).padStart(4, "0")}`,
-    accountId: `acct-${n}`,
-    email: `f${n}@example.com`,
-    plan: "plus",
-    label: null,
-    tokens: {
-      accessToken: "a",
-      refreshToken: "r",
-      idToken: "",
-      accessTokenExpiresAt: null,
-      lastRefreshAt: null,
-    },
-    addedAt: NOW.toISOString(),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota,
-    floors,
-  });
+  return makeAccount({ quota, floors, now: NOW });
 }
 
 describe("floorFor", () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parseRolloutLine } from "../../src/codex/rollout-events.js";
 import { NeedsLoginError, TransientError } from "../../src/platform/errors.js";
 import type { Account, QuotaSnapshot } from "../../src/pool/schema.js";
-import { AccountSchema, QuotaSnapshotSchema } from "../../src/pool/schema.js";
+import { QuotaSnapshotSchema } from "../../src/pool/schema.js";
 import { selectAccounts } from "../../src/pool/select.js";
 import { accountQuotaStatus } from "../../src/quota/account-status.js";
 import { parseRateLimitHeaders } from "../../src/quota/parse-headers.js";
@@ -23,6 +23,7 @@ import { parseUsageBody } from "../../src/quota/parse-usage.js";
 import { refreshGrant } from "../../src/auth/token-client.js";
 import { pressureOf } from "../../src/supervisor/pressure.js";
 import * as shapes from "../fixtures/real-shapes.js";
+import { makeAccount } from "../helpers/account-fixture.js";
 
 const NOW = new Date("2026-11-24T10:00:00.000Z");
 const NOW_S = NOW.getTime() / 1000;
@@ -30,25 +31,7 @@ const FLOORS = { fiveHour: 5, weekly: 5 };
 const iso = (s: number): string => new Date(s * 1000).toISOString();
 
 function account(quota: QuotaSnapshot | null, extra: Partial<Account> = {}): Account {
-  return AccountSchema.parse({
-    id: `acc_${Math.random().toString(36).slice(2, 10)}`,
-    accountId: "acct-x",
-    email: "x@example.com",
-    plan: null,
-    label: null,
-    tokens: {
-      accessToken: "a",
-      refreshToken: "r",
-      idToken: "",
-      accessTokenExpiresAt: null,
-      lastRefreshAt: null,
-    },
-    addedAt: NOW.toISOString(),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota,
-    ...extra,
-  });
+  return makeAccount({ quota, now: NOW, plan: null, ...extra });
 }
 
 /** What `status` shows for a snapshot, in the words a user reads. */

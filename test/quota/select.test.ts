@@ -6,6 +6,7 @@ import { accountQuotaStatus } from "../../src/quota/account-status.js";
 import { judgeQuota } from "../../src/quota/verdict.js";
 import { kindOfMinutes } from "../../src/quota/window-kind.js";
 import { isWindowExhaustedNow, windowLabel } from "../../src/quota/windows.js";
+import { makeAccount } from "../helpers/account-fixture.js";
 
 const NOW = new Date("2026-11-24T10:00:00.000Z");
 const at = (minutes: number): string => new Date(NOW.getTime() + minutes * 60_000).toISOString();
@@ -31,30 +32,8 @@ function snap(windows: QuotaWindow[], extra: Partial<QuotaSnapshot> = {}): Quota
   };
 }
 
-let n = 0;
 function account(quota: QuotaSnapshot | null, extra: Partial<Account> = {}): Account {
-  n += 1;
-  return {
-    id: `acc_test${String(n).padStart(4, "0")}`,
-    accountId: `acct-${n}`,
-    email: `user${n}@example.com`,
-    plan: "plus",
-    label: null,
-    tokens: {
-      accessToken: "a",
-      refreshToken: "r",
-      idToken: "",
-      accessTokenExpiresAt: null,
-      lastRefreshAt: null,
-    },
-    addedAt: NOW.toISOString(),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota,
-    probeError: null,
-    floors: {},
-    ...extra,
-  };
+  return makeAccount({ quota, now: NOW, ...extra });
 }
 
 describe("windows", () => {
