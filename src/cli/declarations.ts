@@ -74,7 +74,7 @@ export const COMMANDS = {
     examples: ["codex-pool list", "codex-pool list --json"],
   },
   status: {
-    description: "quota per account: 5-hour and weekly left, resets, bottleneck",
+    description: "quota per account: each window and allowance left, resets, bottleneck",
     args: {},
     options: {
       json: JSON_OPTION,

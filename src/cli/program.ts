@@ -163,7 +163,7 @@ export function buildProgram(hooks: ProgramHooks, options: ProgramOptions = {}):
   program
     .description(
       "Keep your Codex CLI work running across a pool of ChatGPT accounts: sign in several, " +
-        "see every account's 5-hour and weekly quota, and run codex supervised so a session " +
+        "see every account's quota (each window and allowance), and run codex supervised so a session " +
         "moves to a healthy account when one runs out.",
     )
     .version(VERSION, "-V, --version")
