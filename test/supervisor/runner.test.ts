@@ -494,6 +494,7 @@ describe("the runner with our real lease on a real pool file, in virtual time", 
     const paths = poolPaths(dir.path);
     const store = new SilencedStore({ paths, lockWaitMs: 5000, lockStaleMs: 30_000 });
     let record: LiveSessionRecord | null = null;
+    const told = deferred<void>();
     const h = harness({
       ports: (clock) => {
         const live = new LiveSessionRecord({ store, clock, me: ME, isAlive: () => true });
@@ -501,12 +502,13 @@ describe("the runner with our real lease on a real pool file, in virtual time", 
         return {
           publish: (entry) => live.set(entry),
           onLeaseLost: (listener) =>
-            live.onLost((lost) =>
+            live.onLost((lost) => {
               listener({
                 account: lost.account,
                 by: lost.by.map((s) => `${s.host} (pid ${s.pid})`).join(", "),
-              }),
-            ),
+              });
+              told.resolve();
+            }),
         };
       },
     });
@@ -530,7 +532,10 @@ describe("the runner with our real lease on a real pool file, in virtual time", 
       await other.set({ account: A.id, sessionId: "s-host-b", phase: "running" });
       expect(h.log.filter((l) => l.includes("host-b"))).toEqual([]);
       store.silent = false;
-      await h.until("the next renewal to tell the session", () =>
+      // The next renewal (one heartbeat on; its write is real I/O, awaited as such).
+      await h.clock.advance(HEARTBEAT_MS);
+      await told.promise;
+      await h.until("the session to be told", () =>
         h.log.some((l) => l.includes("is now used by host-b (pid 200)")),
       );
       // The turn in flight runs to its end: nothing chosen, nothing stopped.
