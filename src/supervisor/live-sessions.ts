@@ -87,7 +87,8 @@ export function putSession(
   const renewed = {
     heartbeatAt: at,
     expiresAt: new Date(now + lease.ttlMs).toISOString(),
-    holdsRefreshToken: lease.holdsRefreshToken,
+    // Waiting for a reset, no codex runs: its tokens were taken back when it stopped.
+    holdsRefreshToken: lease.holdsRefreshToken && entry.phase !== "waiting",
   };
   const existing = pool.sessions.find((s) => isSelf(s, me));
   if (existing) {

@@ -97,6 +97,11 @@ describe("live sessions in the pool", () => {
       holdsRefreshToken: false,
     });
     expect(mine[0]).toMatchObject({ expiresAt: iso(NOW + 5000), holdsRefreshToken: false });
+    // Waiting for a reset, no codex runs: nothing is held, whatever the mode.
+    putSession(pool, ME, { account: "acc_y", sessionId: "s1", phase: "waiting" }, NOW);
+    expect(mine[0]).toMatchObject({ phase: "waiting", holdsRefreshToken: false });
+    putSession(pool, ME, { account: "acc_y", sessionId: "s1", phase: "running" }, NOW);
+    expect(mine[0]).toMatchObject({ phase: "running", holdsRefreshToken: true });
   });
 
   it("a record writes its entry, renews the heartbeat, prunes the dead, and removes itself", async () => {
