@@ -60,7 +60,10 @@ export class SessionMachine {
       this.waiters.push({ test, resolve });
       void this.exited.then((code) => {
         if (!test()) {
-          reject(new Error(`machine ${this.pid} exited (${code}) before ${what}: ${this.err}`));
+          const said = this.lines().join(" | ");
+          reject(
+            new Error(`machine ${this.pid} exited (${code}) before ${what}: ${said} ${this.err}`),
+          );
         }
       });
     });

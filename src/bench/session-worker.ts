@@ -7,7 +7,9 @@
  * The quota check returns what the pool holds (no network).
  *
  * argv: <poolHome> <options JSON: SessionWorkerOptions>
- * stdin: "bind <id>", "turn-start", "turn-end", "exit" (codex ends with 0).
+ * stdin: "bind <id>", "turn-start", "turn-end", "exit" (codex ends with 0), "stop" (right after
+ * its next lease renewal commits, it prints "stopped" and stops itself with SIGSTOP: between two
+ * transactions, as a machine put to sleep usually is).
  * stdout, one line each: "start <acc>", "move <from> <to>", "stop", "leased <acc> <phase>" (our
  * lease written), "lost <acc> by <who>", "notice <text>", "switch <from> <to> <cause>",
  * "countdown", "done <code>".
@@ -19,6 +21,7 @@ import { systemClock } from "../platform/clock.js";
 import { errorMessage } from "../platform/errors.js";
 import { describeHolder } from "../pool/live-sessions.js";
 import { openPoolStore } from "../pool/open-store.js";
+import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
 import { chooseAccount, type ChooseDeps } from "../supervisor/choose.js";
 import { defaultAliveCheck, LiveSessionRecord } from "../supervisor/live-sessions.js";
@@ -54,8 +57,31 @@ const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** Set by "stop": the next renewal, once committed, stops this process. */
+let stopAfterRenewal = false;
+const renewals: PoolStore = {
+  kind: store.kind,
+  location: store.location,
+  read: () => store.read(),
+  subscribe: (onChange, opts) => store.subscribe(onChange, opts),
+  close: () => store.close(),
+  transact: async (change, opts) => {
+    const result = await store.transact(change, opts);
+    if (stopAfterRenewal) {
+      stopAfterRenewal = false;
+      await new Promise<void>((resolve) =>
+        process.stdout.write("stopped\n", () => {
+          process.kill(process.pid, "SIGSTOP");
+          resolve();
+        }),
+      );
+    }
+    return result;
+  },
+};
+
 const live = new LiveSessionRecord({
-  store,
+  store: renewals,
   clock,
   heartbeatMs: options.heartbeatMs,
   ttlMs: options.ttlMs,
@@ -160,6 +186,7 @@ rl.on("line", (line) => {
   if (command === "bind" && arg !== undefined) emit({ type: "bound", sessionId: arg });
   else if (command === "turn-start") emit({ type: "turnStarted" });
   else if (command === "turn-end") emit({ type: "turnEnded", limitHit: false });
+  else if (command === "stop") stopAfterRenewal = true;
   else if (command === "exit") {
     running = false;
     emit({ type: "exited", code: 0 });

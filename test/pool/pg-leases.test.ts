@@ -161,7 +161,9 @@ describe.skipIf(cluster === null)("session leases across machines on PostgreSQL"
       expect.objectContaining({ host: "machine-1", pid: m1.pid, lease: "current" }),
     ]);
 
-    m1.child.kill("SIGSTOP");
+    // Stopped between two of its transactions (right after a renewal), as a sleeping machine is.
+    m1.send("stop");
+    await m1.line("stopped");
     await lapsed(w.store, "machine-1");
     // Not pruned until someone writes: `list` shows the lease as lapsed.
     const table = await runCli(["list"], { env: w.cliEnv("m-cli") });
@@ -311,7 +313,9 @@ describe.skipIf(cluster === null)("session leases across machines on PostgreSQL"
         if (row) row.label = "written-meanwhile";
       });
       stopped.child.kill("SIGCONT");
-      await stopped.waitFor("failed: ");
+      // Resumed, its transaction fails ("failed: …"), or the client crashes on the connection the
+      // server ended (porsager/postgres#1208, docs/team-pool.md): either way nothing of it lands.
+      await stopped.exited;
       const row = (await w.store.read()).accounts.find((x) => x.id === a);
       expect(row?.label).toBe("written-meanwhile");
     } finally {
