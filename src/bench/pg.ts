@@ -10,6 +10,8 @@
  *   database clock, and a dead holder cannot release it); the target is that the takeover lands
  *   within one more claim's life after that (docs/decisions.md: "taken over within its lease time"). On an
  *   idle machine it lands one poll and one refresh after the claim expires.
+ * - Session leases (pg-leases.ts): a stopped machine's lease lapsing, and the resumed machine
+ *   acting on its lost lease.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
@@ -19,6 +21,7 @@ import { connect, migrate } from "../pool/pg/db.js";
 import { startSimulator } from "../simulator/index.js";
 import { median, ms, type Figure, type Progress } from "./measure.js";
 import { startPgCluster } from "./pg-cluster.js";
+import { benchSessionLeases } from "./pg-leases.js";
 import { Machine, expireAll, hashOf, reuses, seedDue, sharedStore } from "./pg-machines.js";
 
 const MACHINES = 8;
@@ -49,9 +52,10 @@ export async function benchSharedPool(progress: Progress): Promise<Figure[]> {
     try {
       const storm = await refreshStorm(dir, env, store, sim, progress);
       const takeover = await leaseTakeover(dir, env, store, sim, progress);
+      const leases = await benchSessionLeases(cluster, progress);
       if (sim.strayRequests().length > 0)
         throw new Error("the shared-pool bench sent non-loopback traffic");
-      return [...storm, ...takeover];
+      return [...storm, ...takeover, ...leases];
     } finally {
       await store.close();
     }

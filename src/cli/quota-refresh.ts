@@ -5,18 +5,19 @@
  */
 import { TokenRefresher } from "../auth/refresher.js";
 import type { Pool } from "../pool/schema.js";
-import { liveSessionAccounts } from "../pool/live-sessions.js";
-import { refreshQuotas } from "../quota/probe-all.js";
+import { liveSessionAccounts, refreshHeldAccounts } from "../pool/live-sessions.js";
+import { refreshQuotas, type ProbeResult } from "../quota/probe-all.js";
 import type { CommandContext } from "./context.js";
 
 export async function refreshStaleQuotas(
   ctx: CommandContext,
   options: { force: boolean; progress: boolean },
-): Promise<{ pool: Pool; owned: Set<string> }> {
+): Promise<{ pool: Pool; busy: Set<string>; probed: ProbeResult[] }> {
   const { settings, store, out, clock } = ctx;
   const before = await store.read();
-  // Accounts a live supervised codex runs on: their refresh token is that codex's to spend.
-  const owned = liveSessionAccounts(before, clock.now());
+  // Accounts whose refresh token a live supervised codex holds (here or on another machine): it is
+  // that codex's to spend (docs/decisions.md decision 3).
+  const owned = refreshHeldAccounts(before, clock.now());
   const refresher = new TokenRefresher({
     store,
     leasesDir: ctx.paths.leasesDir,
@@ -26,7 +27,7 @@ export async function refreshStaleQuotas(
     clock,
     lockStaleMs: settings.lockStaleMs,
   });
-  const { pool } = await refreshQuotas(
+  const { pool, probed } = await refreshQuotas(
     store,
     {
       backendUrl: settings.backendUrl,
@@ -46,5 +47,5 @@ export async function refreshStaleQuotas(
     },
   );
   if (options.progress) out.clearProgress();
-  return { pool, owned };
+  return { pool, busy: liveSessionAccounts(pool, clock.now()), probed };
 }

@@ -98,7 +98,8 @@ export const EXIT_CLASSES = {
   busy: {
     exit: 75,
     sysexits: "EX_TEMPFAIL",
-    meaning: "the pool is locked by another codex-pool beyond the wait, or changed underneath",
+    meaning:
+      "the pool is locked by another codex-pool beyond the wait, or changed underneath, or the account's refresh token belongs to a running session's codex",
     hint: "try again in a moment; `codex-pool doctor` shows who holds the lock",
   },
   network: {

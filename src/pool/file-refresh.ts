@@ -3,7 +3,8 @@
  * for the whole refresh; under it the account is re-read, and if its tokens changed meanwhile
  * another process won the race and its result is adopted. The rotated tokens are committed in one
  * short pool transaction (the pool lock is never held across the HTTP call), and only if the pool
- * still holds the refresh token that was spent. A dead lease holder is recovered at once (its pid
+ * still holds the refresh token that was spent. Nothing is sent while the codex of a live session
+ * of another process holds the token (src/pool/live-sessions.ts RefreshTokenHeldError). A dead lease holder is recovered at once (its pid
  * is gone), so the next waiter takes over (src/platform/lock.ts).
  */
 import path from "node:path";
@@ -20,6 +21,7 @@ import {
 import type { Account, Pool } from "./schema.js";
 import type { PoolStore } from "./store.js";
 import { accountName } from "./account-name.js";
+import { assertRefreshable, thisProcess, type SessionIdentity } from "./live-sessions.js";
 
 export interface FileRefreshOptions {
   store: PoolStore;
@@ -31,6 +33,8 @@ export interface FileRefreshOptions {
   leaseWaitMs?: number;
   /** One token request's bound. */
   sendTimeoutMs?: number;
+  /** Who we are among live sessions: our own session's codex never bars our refresh. */
+  me?: SessionIdentity;
 }
 
 function find(pool: Pool, id: string): Account {
@@ -50,6 +54,7 @@ export class FileRefreshCoordinator implements RefreshCoordinator {
       lockStaleMs: 30_000,
       leaseWaitMs: 60_000,
       sendTimeoutMs: 30_000,
+      me: thisProcess(),
       ...options,
     };
   }
@@ -69,7 +74,8 @@ export class FileRefreshCoordinator implements RefreshCoordinator {
       },
       async () => {
         // Re-read under the lease: another process may have refreshed while we waited.
-        const current = find(await store.read(), seen.id);
+        const pool = await store.read();
+        const current = find(pool, seen.id);
         if (current.state.kind === "needs-login") {
           return { kind: "needs-login", reason: current.state.reason, replaced: null };
         }
@@ -77,6 +83,9 @@ export class FileRefreshCoordinator implements RefreshCoordinator {
         if (!sameTokens(current.tokens, seen.tokens) || !plan.needed(current)) {
           return { kind: "current", account: current };
         }
+        // Right before the send: the codex of a live session elsewhere may hold this refresh
+        // token (relaunch mode, docs/decisions.md decision 3); then it is that codex's to spend.
+        assertRefreshable(pool, current, clock.now(), this.opts.me);
         return this.spend(current, plan, signal);
       },
     );

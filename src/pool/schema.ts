@@ -161,7 +161,10 @@ export const AccountSchema = z.object({
 });
 export type Account = z.infer<typeof AccountSchema>;
 
-/** A supervised session that is alive right now (heartbeat), so other sessions can avoid its account. */
+/**
+ * A supervised session and its lease on an account, renewed by its heartbeat, so other sessions
+ * (on any machine) avoid the account and leave its refresh token alone (src/pool/live-sessions.ts).
+ */
 export const LiveSessionSchema = z.object({
   pid: z.number().int().positive(),
   host: z.string(),
@@ -170,6 +173,10 @@ export const LiveSessionSchema = z.object({
   phase: z.enum(["running", "draining", "switching", "waiting"]),
   startedAt: IsoTime,
   heartbeatAt: IsoTime,
+  /** When the lease lapses unless renewed (absent in entries written before leases had one). */
+  expiresAt: IsoTime.optional(),
+  /** Whether its codex holds the account's refresh token (relaunch mode); absent: it does. */
+  holdsRefreshToken: z.boolean().optional(),
 });
 export type LiveSession = z.infer<typeof LiveSessionSchema>;
 

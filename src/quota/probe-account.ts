@@ -8,6 +8,7 @@
  */
 import type { Account, ProbeError, QuotaSnapshot, Tokens } from "../pool/schema.js";
 import { NeedsLoginError, TransientError, errorMessage } from "../platform/errors.js";
+import { RefreshTokenHeldError } from "../pool/live-sessions.js";
 import { ProbeFailure, fetchUsage } from "./usage-client.js";
 
 /** The refresher's API as the probe needs it (src/auth/refresher.ts TokenRefresher fits). */
@@ -79,6 +80,8 @@ function fromError(error: unknown, signal: AbortSignal, now: Date, account: Acco
       };
     }
   }
+  // Another process's or machine's codex holds the refresh token: its account is theirs to refresh.
+  if (error instanceof RefreshTokenHeldError) return { kind: "skipped", reason: error.message };
   if (error instanceof NeedsLoginError) {
     return {
       kind: "needs-login",
@@ -128,7 +131,10 @@ export async function probeAccount(
   try {
     if (options.codexOwned) {
       if (!deps.tokens.isFresh(account.tokens)) {
-        return { kind: "skipped", reason: "its token belongs to a running session" };
+        return {
+          kind: "skipped",
+          reason: "its refresh token belongs to the codex of a running session",
+        };
       }
     } else if (!deps.tokens.isFresh(account.tokens)) {
       // Only a token near expiry goes through the refresher; a fresh one is used as read.

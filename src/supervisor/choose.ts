@@ -20,6 +20,7 @@ import { applyProbeResults, commitProbeResults } from "../quota/commit.js";
 import type { ProbeOutcome } from "../quota/probe-account.js";
 import { needsProbe, probeEach, type ProbeResult } from "../quota/probe-all.js";
 import { hasStaleReset } from "../quota/windows.js";
+import { refreshHeldAccounts } from "../pool/live-sessions.js";
 import { busyAccounts, type AliveCheck, type LiveSessionRecord } from "./live-sessions.js";
 import type { AccountRef, Exhaustion } from "./machine.js";
 import type { SelectOutcome, SelectRequest } from "./session-ports.js";
@@ -131,8 +132,9 @@ export function exhaustionOf(pool: Pool, floors: SelectionFloors, now: Date): Ex
 
 /**
  * One round: every account (not excluded, not needing a login) whose quota is unknown or stale is
- * probed concurrently, and what the round found is stored in one transaction. An account a live
- * codex runs on is probed with the token in hand only (its refresh token is that codex's).
+ * probed concurrently, and what the round found is stored in one transaction. An account whose
+ * refresh token a live codex holds is probed with the token in hand only (the refresh is that
+ * codex's).
  */
 async function probeStaleAccounts(
   deps: ChooseDeps,
@@ -146,12 +148,12 @@ async function probeStaleAccounts(
   const freshness = { maxAgeSeconds: round.maxAgeMs / 1000, force: false };
   const due = pool.accounts.filter((a) => !excluded.has(a.id) && needsProbe(a, now, freshness));
   if (due.length === 0) return;
-  const busy = busyAccounts(pool, deps.live.me, now.getTime(), deps.isAlive);
+  const held = refreshHeldAccounts(pool, now.getTime(), deps.isAlive, deps.live.me);
   const results = await probeEach(
     due,
     (account, codexOwned, probeSignal) => deps.probe(account, codexOwned, probeSignal),
     () => new Date(deps.clock.now()),
-    { concurrency: round.concurrency, timeoutMs: round.timeoutMs, signal, codexOwned: busy },
+    { concurrency: round.concurrency, timeoutMs: round.timeoutMs, signal, codexOwned: held },
   );
   signal.throwIfAborted();
   await commitProbeResults(deps.store, results, new Date(deps.clock.now()));
@@ -175,6 +177,7 @@ export async function chooseAccount(
     const pool = await deps.store.read();
     const now = new Date(deps.clock.now());
     const busy = busyAccounts(pool, me, now.getTime(), deps.isAlive);
+    const held = refreshHeldAccounts(pool, now.getTime(), deps.isAlive, me);
     const pinned = request.purpose === "start" && attempts === 0 ? deps.pinned : null;
     const selection = selectAccounts(pool.accounts, {
       floors: deps.floors,
@@ -199,7 +202,7 @@ export async function chooseAccount(
     if (recheck || !isFresh(chosen, now)) {
       checked.add(chosen.id);
       const started = performance.now();
-      const outcome = await deps.probe(chosen, busy.has(chosen.id), signal, recheck);
+      const outcome = await deps.probe(chosen, held.has(chosen.id), signal, recheck);
       signal.throwIfAborted();
       probed = { id: chosen.id, outcome, durationMs: performance.now() - started };
       // A fresh look moved it under its floor or out: rank again with what we now know.

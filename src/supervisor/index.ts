@@ -14,6 +14,7 @@ import { PoolExhaustedError } from "../platform/errors.js";
 import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { resolveAccount } from "../pool/accounts.js";
+import { describeHolder, refreshHeldAccounts } from "../pool/live-sessions.js";
 import type { Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
@@ -21,7 +22,7 @@ import { applySnapshot } from "../quota/commit.js";
 import { probeAccount } from "../quota/probe-account.js";
 import { chooseAccount, reuseRecentProbes } from "./choose.js";
 import { findPdeathWrapper, isExecKind, type LaunchDeps } from "./launch.js";
-import { busyAccounts, defaultAliveCheck, LiveSessionRecord } from "./live-sessions.js";
+import { defaultAliveCheck, LiveSessionRecord } from "./live-sessions.js";
 import type { MachineConfig } from "./machine.js";
 import { pressureOf } from "./pressure.js";
 import { createRelaunchPort, type RelaunchPort } from "./relaunch.js";
@@ -38,6 +39,7 @@ import { startSession, type SessionOutput, type SessionPorts } from "./run-sessi
 import { ScreenGate } from "./screen.js";
 import { installSignalGuard, type SignalGuard, type SignalSource } from "./signals.js";
 import { saveTerminal, type TerminalIo } from "./terminal.js";
+import { usableAgain } from "./usable-again.js";
 import { startWatch, type WatchDeps } from "./watch.js";
 
 /** How long the pool a switch's claim committed stands in for a fresh read in its switch line. */
@@ -123,8 +125,8 @@ export async function superviseSession(
   };
   const timeout = (signal: AbortSignal): AbortSignal =>
     AbortSignal.any([signal, AbortSignal.timeout(settings.probeTimeoutMs)]);
-  const ownedElsewhere = (pool: Parameters<typeof busyAccounts>[0], id: string): boolean =>
-    busyAccounts(pool, live.me, clock.now(), defaultAliveCheck).has(id);
+  const ownedElsewhere = (pool: Pool, id: string): boolean =>
+    refreshHeldAccounts(pool, clock.now(), defaultAliveCheck, live.me).has(id);
 
   /** The relaunch port, once the runner made it (chooseDeps consults it). */
   let relaunch: RelaunchPort | null = null;
@@ -280,6 +282,11 @@ export async function superviseSession(
       return r.kind === "selected" ? r.account : null;
     },
     publish: (entry) => live.set(entry),
+    onLeaseLost: (listener) =>
+      live.onLost((lost) =>
+        listener({ account: lost.account, by: lost.by.map(describeHolder).join(", ") }),
+      ),
+    usableAgain: (signal) => usableAgain({ store, clock, floors }, signal),
     output,
     switcher: (emit) => {
       relaunch = createRelaunchPort(

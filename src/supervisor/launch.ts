@@ -33,6 +33,7 @@ import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { accountName } from "../pool/account-name.js";
+import { RefreshTokenHeldError } from "../pool/live-sessions.js";
 import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef } from "./machine.js";
@@ -54,7 +55,10 @@ export interface LaunchDeps {
   readonly binary: CodexBinary;
   readonly args: ClassifiedArgs;
   readonly cwd: string;
-  /** True when another live codex runs this account in `pool` (its refresh token is theirs). */
+  /**
+   * True when, in `pool`, the codex of another live session holds this account's refresh token
+   * (src/pool/live-sessions.ts): the refresh is that codex's.
+   */
   ownedElsewhere(pool: Pool, accountId: string): boolean;
   /** Whether these tokens can start codex without a refresh (TokenRefresher.isFresh). */
   tokensFresh(tokens: Tokens): boolean;
@@ -150,6 +154,20 @@ export async function prepareLaunch(
   return { accountId: account.id, plan: await plan(deps, account) };
 }
 
+/**
+ * The refresher's fresh tokens, or `account` as it is when a live session's codex elsewhere started
+ * holding the refresh token since the pool was read (the refresh coordinator refuses then): the
+ * launch does not refresh it, as with any account another live codex runs.
+ */
+async function freshUnlessHeld(deps: LaunchDeps, id: string, account: Account): Promise<Account> {
+  try {
+    return await deps.ensureFresh(id);
+  } catch (error) {
+    if (error instanceof RefreshTokenHeldError) return account;
+    throw error;
+  }
+}
+
 /** The launch's plan: tokens fresh (refreshed if the pool owns them), overlay home, env. */
 async function planFor(deps: LaunchDeps, ref: AccountRef): Promise<LaunchPlan> {
   const home = accountHomePath(deps.homesDir, ref.id);
@@ -161,7 +179,7 @@ async function planFor(deps: LaunchDeps, ref: AccountRef): Promise<LaunchPlan> {
     // when they cannot be, this throws and nothing is refreshed.
     await takeBackTokens({ store: deps.store, home, account });
     account = accountRow(await deps.store.read(), ref.id);
-    if (!deps.tokensFresh(account.tokens)) account = await deps.ensureFresh(ref.id);
+    if (!deps.tokensFresh(account.tokens)) account = await freshUnlessHeld(deps, ref.id, account);
   }
   // (planLaunch takes back whatever an earlier child left in the overlay in any case.)
   return plan(deps, account);

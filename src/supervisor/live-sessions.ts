@@ -1,22 +1,31 @@
 /**
- * Our own entry among the pool's live supervised sessions (`pool.sessions`), so that other
- * sessions and `status` see which account we run on and what we are doing. The entry is kept
- * fresh with a heartbeat on the clock's timers and removed on the way out; what makes an entry
- * live is the pool's rule (src/pool/live-sessions.ts). Every change is one short pool
- * transaction: the pool lock is the only lock.
+ * Our own entry among the pool's live supervised sessions (`pool.sessions`): our lease on the
+ * account we run on (docs/team-pool.md "Session leases"), so that other sessions — on this machine
+ * or another — see which account we run on and what we are doing, and leave its refresh token to
+ * our codex while it holds it. The lease is renewed by a heartbeat on the clock's timers and
+ * removed on the way out; what makes an entry live is the pool's rule (src/pool/live-sessions.ts).
+ * Every change is one short pool transaction: the pool lock is the only lock.
  *
- * A heartbeat that fails is not swallowed: other sessions take our account once our entry is
- * older than HEARTBEAT_MAX_AGE_MS, so each failure is reported (the supervisor says so after codex
- * exits, and in `--json`).
+ * A renewal that finds our lease gone (it lapsed while we were silent — a stopped process, a
+ * sleeping laptop, a lost network — and another machine pruned it, or it is past its expiry) takes
+ * it again at once. If another session now runs that account, the listener hears so (the runner
+ * turns it into the machine's `leaseLost`, and the session moves at its next turn boundary); if
+ * the account is free, nothing is said.
+ *
+ * A heartbeat that fails is not swallowed: other sessions take our account once our lease lapses,
+ * so each failure is reported (the supervisor says so after codex exits, and in `--json`).
  */
-import os from "node:os";
 import type { Clock, Timer } from "../platform/clock.js";
 import {
   HEARTBEAT_MS,
+  LEASE_TTL_MS,
   defaultAliveCheck,
+  isLive,
   isSelf,
   liveSessionAccounts,
   pruneSessions,
+  sessionsOn,
+  thisProcess,
   type AliveCheck,
   type SessionIdentity,
 } from "../pool/live-sessions.js";
@@ -24,19 +33,16 @@ import type { LiveSession, Pool } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 
 export {
-  HEARTBEAT_MAX_AGE_MS,
   HEARTBEAT_MS,
+  LEASE_TTL_MS,
   defaultAliveCheck,
   pruneSessions,
+  thisProcess,
   type AliveCheck,
   type SessionIdentity,
 } from "../pool/live-sessions.js";
 
 export type LivePhase = LiveSession["phase"];
-
-export function thisProcess(): SessionIdentity {
-  return { pid: process.pid, host: os.hostname() };
-}
 
 /** Accounts other live sessions run on, are moving to, or are draining (ours excluded). */
 export function busyAccounts(
@@ -54,18 +60,42 @@ export interface LiveEntry {
   readonly phase: LivePhase;
 }
 
-/** Sets (or adds) our entry in a pool being changed inside a transaction. */
-export function putSession(pool: Pool, me: SessionIdentity, entry: LiveEntry, now: number): void {
+/** The terms of our lease: how long it lives past each renewal, and what our codex holds. */
+export interface LeaseTerms {
+  readonly ttlMs: number;
+  /** Our codex holds the account's refresh token (relaunch mode: yes; live mode: never). */
+  readonly holdsRefreshToken: boolean;
+}
+
+export const DEFAULT_LEASE: LeaseTerms = { ttlMs: LEASE_TTL_MS, holdsRefreshToken: true };
+
+/** Our lease lapsed and other live sessions (`by`) now run its account. */
+export interface LostLease {
+  readonly account: string;
+  readonly by: readonly LiveSession[];
+}
+
+/** Sets (or adds) our entry in a pool being changed inside a transaction, renewing its lease. */
+export function putSession(
+  pool: Pool,
+  me: SessionIdentity,
+  entry: LiveEntry,
+  now: number,
+  lease: LeaseTerms = DEFAULT_LEASE,
+): void {
   const at = new Date(now).toISOString();
+  const renewed = {
+    heartbeatAt: at,
+    expiresAt: new Date(now + lease.ttlMs).toISOString(),
+    // Waiting for a reset, no codex runs: its tokens were taken back when it stopped.
+    holdsRefreshToken: lease.holdsRefreshToken && entry.phase !== "waiting",
+  };
   const existing = pool.sessions.find((s) => isSelf(s, me));
   if (existing) {
-    existing.account = entry.account;
-    existing.sessionId = entry.sessionId;
-    existing.phase = entry.phase;
-    existing.heartbeatAt = at;
+    Object.assign(existing, entry, renewed);
     return;
   }
-  pool.sessions.push({ pid: me.pid, host: me.host, ...entry, startedAt: at, heartbeatAt: at });
+  pool.sessions.push({ pid: me.pid, host: me.host, ...entry, startedAt: at, ...renewed });
 }
 
 export interface LiveSessionOptions {
@@ -74,6 +104,14 @@ export interface LiveSessionOptions {
   readonly me?: SessionIdentity;
   readonly isAlive?: AliveCheck;
   readonly heartbeatMs?: number;
+  /** The lease's life past each renewal (default LEASE_TTL_MS): several heartbeats long. */
+  readonly ttlMs?: number;
+  /**
+   * Whether our codex holds the account's refresh token (default: yes, as in relaunch mode). The
+   * live mode passes false: its codex never gets one (docs/decisions.md decision 11), so other
+   * machines may refresh the account while we run on it.
+   */
+  readonly holdsRefreshToken?: boolean;
   /** Told of each failed heartbeat write (the session goes on; the next beat tries again). */
   readonly onError?: (error: unknown) => void;
 }
@@ -81,9 +119,13 @@ export interface LiveSessionOptions {
 /** Our entry in the pool, kept fresh by a heartbeat until `close()`. */
 export class LiveSessionRecord {
   readonly me: SessionIdentity;
+  readonly lease: LeaseTerms;
   private readonly opts: LiveSessionOptions;
   private readonly isAlive: AliveCheck;
   private entry: LiveEntry | null = null;
+  /** We wrote a lease and have not given it up: finding it gone means it lapsed. */
+  private held = false;
+  private lost: ((lost: LostLease) => void) | null = null;
   private timer: Timer | null = null;
   private writing: Promise<void> = Promise.resolve();
 
@@ -91,10 +133,19 @@ export class LiveSessionRecord {
     this.opts = options;
     this.me = options.me ?? thisProcess();
     this.isAlive = options.isAlive ?? defaultAliveCheck;
+    this.lease = {
+      ttlMs: options.ttlMs ?? DEFAULT_LEASE.ttlMs,
+      holdsRefreshToken: options.holdsRefreshToken ?? DEFAULT_LEASE.holdsRefreshToken,
+    };
   }
 
   get current(): LiveEntry | null {
     return this.entry;
+  }
+
+  /** Who hears that our lease lapsed and another session now runs its account (one listener). */
+  onLost(listener: (lost: LostLease) => void): void {
+    this.lost = listener;
   }
 
   /**
@@ -117,6 +168,7 @@ export class LiveSessionRecord {
   apply(pool: Pool, entry: LiveEntry): void {
     this.entry = entry;
     this.put(pool, entry);
+    this.held = true;
   }
 
   /** Arms the next heartbeat; it re-arms itself until close(). Weak: it alone never keeps us up. */
@@ -134,7 +186,20 @@ export class LiveSessionRecord {
   private put(pool: Pool, entry: LiveEntry): void {
     const now = this.opts.clock.now();
     pruneSessions(pool, now, this.isAlive);
-    putSession(pool, this.me, entry, now);
+    putSession(pool, this.me, entry, now, this.lease);
+  }
+
+  /**
+   * Renews our lease inside a transaction. When it had lapsed, returns who runs its account now
+   * (null: it had not lapsed, or nobody else took the account: it is simply ours again).
+   */
+  private renew(pool: Pool, entry: LiveEntry): LostLease | null {
+    const now = this.opts.clock.now();
+    const mine = pool.sessions.some((s) => isSelf(s, this.me) && isLive(s, now, this.isAlive));
+    const by =
+      this.held && !mine ? sessionsOn(pool, entry.account, now, this.isAlive, this.me) : [];
+    this.put(pool, entry);
+    return by.length > 0 ? { account: entry.account, by } : null;
   }
 
   private write(): Promise<void> {
@@ -143,10 +208,12 @@ export class LiveSessionRecord {
     // bring back the entry it was queued for once a newer one is set.
     const run = async (): Promise<void> => {
       if (this.entry === null) return;
-      await this.opts.store.transact((pool) => {
+      const lost = await this.opts.store.transact((pool) => {
         const entry = this.entry;
-        if (entry !== null) this.put(pool, entry);
+        return entry === null ? null : this.renew(pool, entry);
       });
+      if (this.entry !== null) this.held = true;
+      if (lost !== null) this.lost?.(lost);
     };
     this.writing = this.writing.then(run, run);
     return this.writing;
@@ -159,6 +226,7 @@ export class LiveSessionRecord {
     this.entry = null;
     // A failed heartbeat was reported when it happened; only the removal below matters now.
     await this.writing.catch(() => undefined);
+    this.held = false;
     await this.opts.store.transact((pool) => {
       const now = this.opts.clock.now();
       pruneSessions(pool, now, this.isAlive);

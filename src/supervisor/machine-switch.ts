@@ -200,7 +200,12 @@ export function onContinuationMissed(state: State): Step {
     withPhase(
       state,
       { kind: "launching", pendingExit: null },
-      { ...PER_LAUNCH, continuation: { account: pending.account, attempt: pending.attempt + 1 } },
+      {
+        ...PER_LAUNCH,
+        // Still the same account: who else runs it still holds.
+        takenBy: ctx.takenBy,
+        continuation: { account: pending.account, attempt: pending.attempt + 1 },
+      },
     ),
     {
       type: "move",
@@ -218,11 +223,15 @@ export function budgetLeft(config: MachineConfig, ctx: Ctx): boolean {
 }
 
 /**
- * In a running TUI, decide whether a switch is due: at the floor (preemptive) once no turn is in
- * flight; a turn in flight is drained first. Also starts the prewarm when near the floor.
+ * In a running TUI, decide whether a switch is due: at the floor (preemptive), or when another
+ * session took the account over (a lost lease), once no turn is in flight; a turn in flight is
+ * drained first. Also starts the prewarm when near the floor.
  */
 export function settle(config: MachineConfig, state: State): Step {
   const { ctx, phase } = state;
+  // The floor first: it says more about the account than who else runs it.
+  const cause: SwitchCause | null =
+    ctx.pressure === "floor" ? "floor" : ctx.takenBy !== null ? "lease" : null;
   const effects: Effect[] = [];
   let next = state;
   if (
@@ -237,7 +246,7 @@ export function settle(config: MachineConfig, state: State): Step {
   if (
     config.mode === "tui" &&
     phase.kind === "running" &&
-    ctx.pressure === "floor" &&
+    cause !== null &&
     ctx.sessionId !== null &&
     !ctx.hold
   ) {
@@ -249,11 +258,31 @@ export function settle(config: MachineConfig, state: State): Step {
       return step(withPhase(next, phase, { hold: true }), ...effects);
     }
     if (ctx.turnActive) {
-      return step(withPhase(next, { kind: "draining", cause: "floor" }), ...effects);
+      return step(withPhase(next, { kind: "draining", cause }), ...effects);
     }
-    return beginSwitch(next, "floor", effects);
+    return beginSwitch(next, cause, effects);
   }
   return step(next, ...effects);
+}
+
+/**
+ * Our lease on the running account lapsed while we were silent, and another session (`by`) now
+ * runs it. A TUI moves at its next turn boundary, decided like a floor (settle: never cutting a
+ * turn); an exec run stays until it ends, since it never moves between turns. The user is told
+ * once; the account is shared meanwhile.
+ */
+export function onLeaseLost(config: MachineConfig, state: State, by: string): Step {
+  const { ctx } = state;
+  const known = ctx.takenBy !== null;
+  const next = settle(config, withPhase(state, state.phase, { takenBy: by }));
+  if (known) return next;
+  const label = ctx.account?.label ?? "the account";
+  const moves = config.mode === "tui" && !ctx.hold && budgetLeft(config, ctx);
+  const notice: Effect = {
+    type: "notice",
+    message: `${label} is now used by ${by}: this session's lease on it lapsed while it was silent; ${moves ? "moving to another account at the next turn boundary" : config.mode === "exec" ? "this run stays on it until it ends" : "staying on it"}`,
+  };
+  return step(next.state, notice, ...next.effects);
 }
 
 /** Child idle at a boundary: choose the next account while the child still runs. */

@@ -5,8 +5,11 @@
  */
 export type Mode = "tui" | "exec";
 
-/** Why a session moves: its turn failed on the usage limit, or the account reached its floor. */
-export type SwitchCause = "limit" | "floor";
+/**
+ * Why a session moves: its turn failed on the usage limit, the account reached its floor, or our
+ * lease on it lapsed and another session (another machine) now runs it.
+ */
+export type SwitchCause = "limit" | "floor" | "lease";
 
 /** How close the running account is to its floor (from rollout rate_limits or /wham/usage). */
 export type Pressure = "ok" | "near" | "floor";
@@ -104,6 +107,11 @@ export interface Ctx {
   readonly next: AccountRef | null;
   /** No more preemptive switches for this launch (none usable, or the switch budget is spent). */
   readonly hold: boolean;
+  /**
+   * Our lease on the account lapsed and these sessions now run it (`leaseLost`): the session
+   * moves at its next turn boundary, like at the floor (docs/team-pool.md "Session leases").
+   */
+  readonly takenBy: string | null;
   /** When the current pool-exhausted wait began (epoch ms), for maxWaitMs. */
   readonly waitStartedAt: number | null;
 }
@@ -129,6 +137,11 @@ export type Event =
   | { readonly type: "turnStarted" }
   | { readonly type: "turnEnded"; readonly limitHit: boolean }
   | { readonly type: "pressure"; readonly account: string; readonly level: Pressure }
+  /**
+   * Our lease on `account` lapsed while we were silent and another session now runs it; `by` names
+   * where ("host-b (pid 4242)").
+   */
+  | { readonly type: "leaseLost"; readonly account: string; readonly by: string }
   | { readonly type: "prewarmed"; readonly forAccount: string; readonly next: AccountRef | null }
   | { readonly type: "childExited"; readonly code: number }
   /** The continuation prompt's turn did not start within its bound. */
@@ -205,6 +218,7 @@ export const PER_LAUNCH = {
   prewarm: "idle",
   next: null,
   hold: false,
+  takenBy: null,
   waitStartedAt: null,
 } as const satisfies Partial<Ctx>;
 

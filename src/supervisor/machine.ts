@@ -39,6 +39,7 @@ import {
   onContinuationMissed,
   onExhausted,
   onLimitInExec,
+  onLeaseLost,
   onLimitInTui,
   settle,
   step,
@@ -57,6 +58,10 @@ function onChildPhaseEvent(config: MachineConfig, state: State, event: Event): S
   if (event.type === "pressure") {
     if (ctx.account?.id !== event.account) return step(state);
     return settle(config, withPhase(state, state.phase, { pressure: event.level }));
+  }
+  if (event.type === "leaseLost") {
+    if (ctx.account?.id !== event.account) return step(state);
+    return onLeaseLost(config, state, event.by);
   }
   if (event.type === "prewarmed") {
     if (ctx.account?.id !== event.forAccount) return step(state);
@@ -193,12 +198,17 @@ const onSwitching: Handler<"switching"> = (config, state, phase, event) => {
     return moveTo(config, state, event.account, phase.cause);
   }
   if (event.type === "exhausted") {
-    if (phase.cause === "floor") {
-      // The account still has a little left: stay on it until the limit really hits.
+    if (phase.cause !== "limit") {
+      // The account still has a little left (or is shared with another machine): stay on it
+      // until the limit really hits.
       const label = ctx.account?.label ?? "the account";
+      const why =
+        phase.cause === "floor"
+          ? "is near its floor"
+          : `is also used by ${ctx.takenBy ?? "another session"}`;
       return step(withPhase(state, { kind: "running" }, { hold: true }), {
         type: "notice",
-        message: `${label} is near its floor but no other account is usable; staying on it`,
+        message: `${label} ${why} but no other account is usable; staying on it`,
       });
     }
     const then: Then = config.canWait

@@ -18,6 +18,14 @@ export function shortSession(id: string): string {
 const CAUSE_TEXT: Record<SwitchCause, string> = {
   limit: "usage limit reached",
   floor: "quota at its floor",
+  lease: "another session took the account over while this one was silent",
+};
+
+/** `reason` in the JSON attribution. */
+const CAUSE_CODE: Record<SwitchCause, string> = {
+  limit: "usage_limit",
+  floor: "quota_floor",
+  lease: "lease_lost",
 };
 
 /** The switch line, with both accounts' quota from `source` (a pool just read, or the store). */
@@ -69,7 +77,7 @@ export function attributionJson(
     account: account.label,
     account_id: account.id,
     switched_from: previous === null ? null : previous.label,
-    reason: cause === null ? null : cause === "limit" ? "usage_limit" : "quota_floor",
+    reason: cause === null ? null : CAUSE_CODE[cause],
     exit_code: code,
     thread_id: sessionId,
     warnings,

@@ -72,6 +72,9 @@ class SessionRunner {
       published: null,
     };
     this.switcher = ports.switcher((event) => this.onSwitchEvent(event));
+    // Held like codex's own events while a start or move is in flight: it is about the account
+    // codex runs on, which the machine learns only once that codex runs.
+    ports.onLeaseLost((lost) => this.fromCodex({ type: "leaseLost", ...lost }));
   }
 
   get state(): State {
@@ -196,17 +199,27 @@ class SessionRunner {
         return;
       case "wait":
         this.spawnTask(async () => {
+          // The wait ends at the earliest reset, or as soon as the pool shows a usable account
+          // (another machine's change): the selection then looks again either way.
+          const over = new AbortController();
+          const signal = AbortSignal.any([this.cancel.signal, over.signal]);
+          // A watch that fails loses nothing: the wait still ends at the reset.
+          void ports.usableAgain(signal).then(
+            () => over.abort(),
+            () => undefined,
+          );
           try {
             await waitUntil({
               until: effect.until,
               clock: ports.clock,
-              signal: this.cancel.signal,
+              signal,
               tick: (ms) => ports.output.countdown(ms, effect.exhaustion),
             });
           } catch (error) {
-            if (error instanceof CancelledError) return; // the machine already moved on
-            throw error;
+            if (!(error instanceof CancelledError)) throw error;
+            if (this.cancel.signal.aborted) return; // the machine already moved on
           } finally {
+            over.abort();
             ports.output.countdown(null, effect.exhaustion);
           }
           this.dispatch({ type: "waitOver" });

@@ -6,7 +6,8 @@
  *   tokens, `codex resume <id>`); a live one (codex's app-server) is the second. The contract is
  *   written out in docs/supervisor.md; the machine (machine.ts) never learns which one runs.
  * - `SessionPorts`: everything else the runner uses whatever the mechanism: the clock, account
- *   selection, the pool's live-session entry, the lines for the user.
+ *   selection, the pool's live-session entry (our lease) and what other machines change in the
+ *   pool, the lines for the user.
  *
  * index.ts implements them for real; the runner's tests pass fakes (test/supervisor/runner.test.ts).
  */
@@ -125,8 +126,20 @@ export interface SessionPorts {
   select(request: SelectRequest, signal: AbortSignal): Promise<SelectOutcome>;
   /** Chooses and checks the next account ahead of a switch; null when none is usable. */
   prewarm(exclude: readonly string[], signal: AbortSignal): Promise<AccountRef | null>;
-  /** Our entry among the pool's live sessions. */
+  /** Our entry among the pool's live sessions: our lease on the account, renewed by a heartbeat. */
   publish(entry: { account: string; sessionId: string | null; phase: LivePhase }): Promise<void>;
+  /**
+   * Registers who hears that our lease lapsed while we were silent and another session now runs
+   * that account (`by` names where); the runner hands it to the machine as `leaseLost`. Called
+   * once, before anything is published (src/supervisor/live-sessions.ts).
+   */
+  onLeaseLost(listener: (lost: { account: string; by: string }) => void): void;
+  /**
+   * Settles when the pool changes so that an account looks usable again (another machine's quota
+   * observation, a login): the pool-exhausted wait then ends early and the selection looks again.
+   * Rejects once `signal` aborts (src/supervisor/usable-again.ts).
+   */
+  usableAgain(signal: AbortSignal): Promise<void>;
   readonly output: SessionOutput;
   /** Makes the switching port, whose events go to `emit`. Called once per session. */
   switcher(emit: (event: SwitchEvent) => void): SwitchingPort;

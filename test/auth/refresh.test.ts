@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenRefresher } from "../../src/auth/refresher.js";
 import { refreshGrant } from "../../src/auth/token-client.js";
 import { NeedsLoginError, TransientError } from "../../src/platform/errors.js";
+import { RefreshTokenHeldError } from "../../src/pool/live-sessions.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import { ROOT } from "../helpers/cli.js";
+import { ROOT, runCli } from "../helpers/cli.js";
+import { killWorker, startWorker } from "../helpers/pool-worker.js";
 import { tempHomes } from "../helpers/tmp.js";
 import { makeStore, seedAccount } from "./support.js";
 
@@ -22,6 +24,7 @@ beforeAll(async () => {
       { accountId: "acct-S", email: "sam@example.com" },
       { accountId: "acct-F", email: "fred@example.com" },
       { accountId: "acct-M", email: "mia@example.com" },
+      { accountId: "acct-H", email: "hana@example.com" },
     ],
   });
 });
@@ -133,6 +136,45 @@ describe("TokenRefresher", () => {
       expect(line).toEqual({ ok: true, hash: finalHash });
     }
     expect(pool.accounts[0]!.state).toEqual({ kind: "ok" });
+  });
+
+  it("a refresh token a live codex of another process holds is not spent (status says so); once that session ends, a live-mode session on the account does not bar the refresh", async () => {
+    await using homes = await tempHomes();
+    const store = makeStore(homes.poolHome);
+    const { account } = await seedAccount(store, sim, "acct-H", 10);
+    const before = sim.refreshCount("acct-H");
+    const holder = startWorker(["hold-session", homes.poolHome, account.id], homes.env);
+    try {
+      await holder.waitFor("holding");
+      const refused = refresherFor(homes.poolHome).ensureFresh(account.id);
+      await expect(refused).rejects.toBeInstanceOf(RefreshTokenHeldError);
+      await expect(refused).rejects.toThrow(
+        `the refresh token of #1 hana@… is held by the codex of a running session (pid ${holder.child.pid} on this machine)`,
+      );
+      const env = {
+        ...homes.env,
+        CODEX_POOL_AUTH_URL: sim.authUrl,
+        CODEX_POOL_BACKEND_URL: sim.backendUrl,
+      };
+      const status = await runCli(["status", "--refresh"], { env });
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain(
+        "1 hana@example.com not checked: its refresh token belongs to the codex of a running session",
+      );
+      expect(status.stdout).toMatch(/IN USE ON[\s\S]*this machine/);
+      expect(sim.refreshCount("acct-H")).toBe(before);
+    } finally {
+      await killWorker(holder);
+    }
+    // Live mode never gives codex a refresh token: the pool refreshes while that session runs.
+    const liveMode = startWorker(["hold-session", homes.poolHome, account.id, "live"], homes.env);
+    try {
+      await liveMode.waitFor("holding");
+      await refresherFor(homes.poolHome).ensureFresh(account.id);
+      expect(sim.refreshCount("acct-H")).toBe(before + 1);
+    } finally {
+      await killWorker(liveMode);
+    }
   });
 
   it("a spent refresh token marks the account needs-login, keeps it, and stops asking the server", async () => {

@@ -11,6 +11,7 @@ import { pgTool } from "../../src/bench/pg-cluster.js";
 import { upsertAccount } from "../../src/pool/accounts.js";
 import { DatabaseKeyError } from "../../src/pool/pg/crypto.js";
 import { connect, sanitizeDbError, SchemaVersionError } from "../../src/pool/pg/db.js";
+import { BOOKKEEPING_SQL, MIGRATIONS } from "../../src/pool/pg/migrations.js";
 import { FilePoolStore } from "../../src/pool/file-store.js";
 import type { Account, Pool, Tokens } from "../../src/pool/schema.js";
 import type { PoolStore } from "../../src/pool/store.js";
@@ -175,9 +176,40 @@ describe.skipIf(cluster === null)("the shared pool on PostgreSQL", () => {
     expect(list.stderr).toContain("run codex-pool db migrate");
     const migrated = await runCli(["db", "migrate"], { env: cli });
     expect(migrated).toMatchObject({ code: 0 });
-    expect(migrated.stdout).toContain("now at schema 1");
+    expect(migrated.stdout).toContain("now at schema 2");
     expect((await runCli(["db", "migrate"], { env: cli })).stdout).toContain("up to date");
     expect((await runCli(["list", "--json"], { env: cli })).code).toBe(0);
+  });
+
+  it("a database at schema 1 is upgraded by `db migrate`; its sessions' codex holds the refresh token", async () => {
+    await using homes = await tempHomes();
+    const url = await cluster!.createDatabase();
+    const env = { CODEX_POOL_DATABASE_URL: url, CODEX_POOL_DATABASE_KEY: newKey() };
+    const sql = await connect(url, { max: 1 });
+    try {
+      // As the first release of the shared pool left it: migration 1 only, one session row.
+      await sql.begin(async (tx) => {
+        await tx.unsafe(BOOKKEEPING_SQL);
+        await tx.unsafe(MIGRATIONS[0]!.sql);
+        await tx`insert into codex_pool.migrations (version, name) values (1, ${MIGRATIONS[0]!.name})`;
+        await tx`
+          insert into codex_pool.sessions
+            (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at)
+          values ('host-b', 4242, 'acc_aaaaaa', null, 'running', now(), now(), now() + interval '1 hour')`;
+      });
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    const cli = { ...homes.env, ...env };
+    const list = await runCli(["list"], { env: cli });
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain("is at schema 1 of 2; run codex-pool db migrate");
+    const migrated = await runCli(["db", "migrate"], { env: cli });
+    expect(migrated.stdout).toContain("Applied migration(s) 2");
+    const pool = await open(homes.join("a"), env).read();
+    expect(pool.sessions).toEqual([
+      expect.objectContaining({ host: "host-b", pid: 4242, holdsRefreshToken: true }),
+    ]);
   });
 
   it("writes an append-only audit of logins, refreshes, leases, releases and removals, without tokens", async () => {

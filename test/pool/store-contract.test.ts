@@ -13,6 +13,7 @@ import type { Account, Pool, Tokens } from "../../src/pool/schema.js";
 import type { PoolStore } from "../../src/pool/store.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import { defaultSettings } from "../../src/platform/settings.js";
+import { isLive, liveSessionAccounts, refreshHeldAccounts } from "../../src/pool/live-sessions.js";
 import { putSession } from "../../src/supervisor/live-sessions.js";
 import { clusterForFile, migratedDatabase, newKey } from "../helpers/pg.js";
 import { startWorker } from "../helpers/pool-worker.js";
@@ -210,6 +211,39 @@ describe.each(backends)("pool store contract: $name", (backend) => {
         p.sessions = [];
       });
       expect((await store.read()).sessions).toEqual([]);
+    },
+  );
+
+  it.skipIf(backend.skip)(
+    "a lease keeps its terms: its TTL (its expiry on this machine's clock) and whether its codex holds the refresh token",
+    async () => {
+      await using dir = await tempDir();
+      const { open } = await backend.fresh(dir);
+      const store = open(dir.join("a"));
+      const [a, b] = await store.transact((pool) => [add(pool, 1), add(pool, 2)]);
+      const relaunch = { pid: 4242, host: "machine-1" };
+      const live = { pid: 4343, host: "machine-2" };
+      await store.transact((pool) => {
+        const now = Date.now();
+        putSession(pool, relaunch, { account: a.id, sessionId: "s-1", phase: "running" }, now, {
+          ttlMs: 40_000,
+          holdsRefreshToken: true,
+        });
+        putSession(pool, live, { account: b.id, sessionId: "s-2", phase: "running" }, now, {
+          ttlMs: 40_000,
+          holdsRefreshToken: false,
+        });
+      });
+      const pool = await store.read();
+      const now = Date.now();
+      for (const s of pool.sessions) {
+        const span = Date.parse(s.expiresAt!) - Date.parse(s.heartbeatAt);
+        expect(Math.abs(span - 40_000)).toBeLessThan(1000);
+        expect(isLive(s, now, () => true)).toBe(true);
+        expect(isLive(s, Date.parse(s.heartbeatAt) + 41_000, () => true)).toBe(false);
+      }
+      expect([...refreshHeldAccounts(pool, now, () => true)]).toEqual([a.id]);
+      expect([...liveSessionAccounts(pool, now, () => true)].sort()).toEqual([a.id, b.id].sort());
     },
   );
 

@@ -393,6 +393,31 @@ describe("chooseAccount", () => {
     ]);
   });
 
+  it("probes with the token in hand only where a live codex holds the refresh token (relaunch), not where it never does (live mode)", async () => {
+    const THIRD: SessionIdentity = { pid: 3000, host: "host-b" };
+    await using s = await setup(
+      [account("acc_aaaaaa", null), account("acc_bbbbbb", null), account("acc_cccccc", null)],
+      [
+        { ...live(OTHER, "acc_aaaaaa"), holdsRefreshToken: false },
+        { ...live(THIRD, "acc_bbbbbb"), holdsRefreshToken: true },
+      ],
+    );
+    const owned: string[] = [];
+    const deps: ChooseDeps = {
+      ...s.deps,
+      probeRound: { maxAgeMs: 60_000, concurrency: 8, timeoutMs: 5000 },
+      probe: (a, codexOwned, signal, fresh) => {
+        if (codexOwned) owned.push(a.id);
+        return s.deps.probe(a, codexOwned, signal, fresh);
+      },
+    };
+    const r = await chooseAccount(deps, start, never);
+    // Both busy accounts rank after the free one, whoever holds their refresh token.
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_cccccc" } });
+    expect([...s.probed].sort()).toEqual(["acc_aaaaaa", "acc_bbbbbb", "acc_cccccc"]);
+    expect(owned).toEqual(["acc_bbbbbb"]);
+  });
+
   it("a switch does no probe round: the never-checked account is not looked at", async () => {
     await using s = await setup(
       [account("acc_aaaaaa", snapshot(80, 1000)), account("acc_bbbbbb", null)],

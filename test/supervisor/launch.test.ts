@@ -14,6 +14,7 @@ import { poolPaths } from "../../src/platform/paths.js";
 import type { Account } from "../../src/pool/schema.js";
 import { FilePoolStore } from "../../src/pool/file-store.js";
 import { classifyArgs } from "../../src/codex/args.js";
+import { RefreshTokenHeldError, refreshTokenHeld } from "../../src/pool/live-sessions.js";
 import { launchCodex, type LaunchDeps } from "../../src/supervisor/launch.js";
 import { tempDir } from "../helpers/tmp.js";
 import { clockAt } from "../helpers/virtual-clock.js";
@@ -96,5 +97,49 @@ describe("a launch on an account whose tokens could not be taken back", () => {
     else expect((await fs.stat(authFile)).isDirectory()).toBe(true);
     const after = (await store.read()).accounts[0];
     expect(after?.tokens.refreshToken).toBe(row.tokens.refreshToken);
+  });
+});
+
+describe("a launch whose refresh is refused because a running codex elsewhere holds the token", () => {
+  it("goes on with the tokens as they are: that codex refreshes them", async () => {
+    await using dir = await tempDir();
+    const store = new FilePoolStore({
+      paths: poolPaths(dir.join("pool")),
+      lockWaitMs: 5000,
+      lockStaleMs: 30_000,
+    });
+    const row = account("acc_aaaaaa");
+    await store.transact((pool) => {
+      pool.accounts.push(row);
+    });
+    const homesDir = dir.join("pool", "homes");
+    let refreshes = 0;
+    const deps: LaunchDeps = {
+      store,
+      settings: defaultSettings({ codexHome: dir.join("codex") }),
+      env: {},
+      clock: clockAt(() => NOW),
+      homesDir,
+      binary: { path: dir.join("no-codex-here") } as LaunchDeps["binary"],
+      args: classifyArgs([]),
+      cwd: dir.path,
+      // Free when the pool was read; held by the time the coordinator looked.
+      ownedElsewhere: () => false,
+      tokensFresh: () => false,
+      ensureFresh: () => {
+        refreshes += 1;
+        return Promise.reject(refreshTokenHeld("#1 aaaaaa@…", []));
+      },
+      pdeathWrapper: null,
+    };
+    await fs.mkdir(dir.join("codex"), { recursive: true });
+    const launch = launchCodex(deps, { id: row.id, label: row.email }, null);
+    // It got as far as starting codex (there is none here), with the pool's tokens in its home.
+    await expect(launch).rejects.not.toBeInstanceOf(RefreshTokenHeldError);
+    expect(refreshes).toBe(1);
+    const auth = JSON.parse(
+      await fs.readFile(path.join(homesDir, row.id, "auth.json"), "utf8"),
+    ) as { tokens: { refresh_token: string } };
+    expect(auth.tokens.refresh_token).toBe(row.tokens.refreshToken);
   });
 });

@@ -239,6 +239,106 @@ describe("TUI: preemptive switch at the turn boundary", () => {
   });
 });
 
+describe("a lost lease (another machine runs the account now)", () => {
+  const lost = (account: AccountRef = A): Event => ({
+    type: "leaseLost",
+    account: account.id,
+    by: "host-b (pid 4242)",
+  });
+
+  it("mid-turn: says so, drains, and moves when the turn ends, without a continuation", () => {
+    const mid = drive(tui, [...boundOnA, { type: "turnStarted" }, lost()]);
+    expect(mid.state.phase).toEqual({ kind: "draining", cause: "lease" });
+    expect(ofType(mid.last, "notice")[0]?.message).toBe(
+      "alice@example.com is now used by host-b (pid 4242): this session's lease on it lapsed while it was silent; moving to another account at the next turn boundary",
+    );
+    expect(ofType(mid.effects, "select")).toHaveLength(0);
+    expect(ofType(mid.effects, "move")).toHaveLength(0);
+    const end = drive(
+      tui,
+      [
+        { type: "turnEnded", limitHit: false },
+        { type: "selected", account: B },
+      ],
+      mid.state,
+    );
+    expect(ofType(end.effects, "select")[0]).toMatchObject({ exclude: [A.id], purpose: "switch" });
+    expect(ofType(end.effects, "announceSwitch")[0]?.cause).toBe("lease");
+    expect(ofType(end.effects, "move")[0]).toMatchObject({ from: A, to: B, continuation: false });
+    expect(end.state.ctx).toMatchObject({ account: B, takenBy: null, switches: 1 });
+  });
+
+  it("idle: moves at once; told once however often it hears it", () => {
+    const t = drive(tui, [...boundOnA, lost(), lost()]);
+    expect(t.state.phase).toEqual({ kind: "switching", cause: "lease" });
+    expect(ofType(t.effects, "notice")).toHaveLength(1);
+    expect(ofType(t.effects, "select")).toHaveLength(1);
+  });
+
+  it("a turn that ends on the limit meanwhile moves for the limit, with the continuation", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      lost(),
+      { type: "turnEnded", limitHit: true },
+      { type: "selected", account: B },
+    ]);
+    expect(ofType(t.effects, "move")[0]).toMatchObject({ to: B, continuation: true });
+  });
+
+  it("no other account usable: stays on it (shared), and says so", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      lost(),
+      { type: "exhausted", exhaustion: { resets: [], earliest: 5_000 }, now: 1_000 },
+    ]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.state.ctx.hold).toBe(true);
+    expect(ofType(t.last, "notice")[0]?.message).toBe(
+      "alice@example.com is also used by host-b (pid 4242) but no other account is usable; staying on it",
+    );
+    expect(ofType(t.effects, "stop")).toHaveLength(0);
+  });
+
+  it("learned before the session is bound: moves once it is", () => {
+    const t = drive(tui, [
+      { type: "selected", account: A },
+      { type: "launched" },
+      lost(),
+      { type: "bound", sessionId: SID },
+    ]);
+    expect(t.state.phase).toEqual({ kind: "switching", cause: "lease" });
+  });
+
+  it("about an account it no longer runs, or while waiting: ignored", () => {
+    const t = drive(tui, [...boundOnA, lost(C)]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.effects.filter((e) => e.type !== "start")).toEqual([]);
+    const waiting = drive(tui, [
+      { type: "exhausted", exhaustion: { resets: [], earliest: 5_000 }, now: 1_000 },
+      lost(),
+    ]);
+    expect(waiting.state.phase.kind).toBe("waiting");
+    expect(waiting.last).toEqual([]);
+  });
+
+  it("exec: says so and the run stays on it until it ends", () => {
+    const t = drive(exec, [...boundOnA, { type: "turnStarted" }, lost()]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(ofType(t.last, "notice")[0]?.message).toMatch(/this run stays on it until it ends$/);
+    expect(ofType(t.effects, "select")).toHaveLength(0);
+  });
+
+  it("with the switch budget spent: stays, and says why", () => {
+    const t = drive({ ...tui, maxSwitches: 0 }, [...boundOnA, lost()]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(ofType(t.effects, "notice").map((n) => n.message)).toEqual([
+      "alice@example.com is now used by host-b (pid 4242): this session's lease on it lapsed while it was silent; staying on it",
+      "reached the limit of 0 switches for this session; staying on alice@example.com",
+    ]);
+  });
+});
+
 describe("exec", () => {
   const execOnA: Event[] = [
     { type: "selected", account: A },
@@ -715,6 +815,9 @@ describe("invariants (property-based)", () => {
     fc.constant<Event>({ type: "continuationMissed" }),
     fc.constantFrom("SIGTERM", "SIGHUP").map((signal): Event => ({ type: "signal", signal })),
     fc.constant<Event>({ type: "waitOver" }),
+    fc
+      .constantFrom(...accounts)
+      .map((a): Event => ({ type: "leaseLost", account: a.id, by: "host-b" })),
   );
 
   it("never stops or moves the session while a turn is in flight, unless a signal asked", () => {

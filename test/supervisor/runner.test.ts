@@ -3,8 +3,9 @@
  * no file, no wall clock. A fake switching port stands in for codex (the test decides when it runs,
  * what it reports and when it exits), so the runner's error paths are driven step by step: the
  * child exiting during a stop, a launch failing while a signal is pending, supervision failing
- * while codex keeps running, tokens that could not be taken back, a continuation not taken, and a
- * pool-exhausted wait counted down on the virtual clock.
+ * while codex keeps running, tokens that could not be taken back, a continuation not taken, a
+ * pool-exhausted wait counted down on the virtual clock (and ended early by another machine's
+ * change), and a lease lost while silent — with a real live-session record on a real pool file.
  */
 import { describe, expect, it } from "vitest";
 import { TokensInDoubtError } from "../../src/codex/adopt.js";
@@ -21,6 +22,16 @@ import {
   type SwitchEvent,
   type SwitchingPort,
 } from "../../src/supervisor/run-session.js";
+import { poolPaths } from "../../src/platform/paths.js";
+import { FilePoolStore } from "../../src/pool/file-store.js";
+import type { Pool } from "../../src/pool/schema.js";
+import type { TransactContext, TransactOptions } from "../../src/pool/store.js";
+import {
+  HEARTBEAT_MS,
+  LEASE_TTL_MS,
+  LiveSessionRecord,
+} from "../../src/supervisor/live-sessions.js";
+import { tempDir } from "../helpers/tmp.js";
 import { VirtualClock } from "../helpers/virtual-clock.js";
 
 const A: AccountRef = { id: "acc_aaaaaa", label: "alice@example.com" };
@@ -158,16 +169,30 @@ interface Harness {
   /** Selections asked for, each answered by the test. */
   selects: Array<{ request: SelectRequest; answer: Deferred<SelectOutcome> }>;
   countdowns: number[];
+  /** Tells the runner our lease on `account` lapsed and `by` runs it now (the record would). */
+  leaseLost(account: string, by: string): void;
+  /** Another machine's change made an account usable: the pending `usableAgain` settles. */
+  poolChanged(): void;
   /** Runs the runner until `what` holds (virtual time moves only for the runner's own timers). */
   until(what: string, done: () => boolean): Promise<void>;
 }
 
-function harness(config: MachineConfig = tui, sessionId: string | null = null): Harness {
+interface HarnessOptions {
+  config?: MachineConfig;
+  sessionId?: string | null;
+  /** Real parts in place of the fakes (e.g. a live-session record on a real pool file). */
+  ports?: (clock: VirtualClock) => Partial<SessionPorts>;
+}
+
+function harness(options: HarnessOptions = {}): Harness {
+  const { config = tui, sessionId = null } = options;
   const clock = new VirtualClock();
   const log: string[] = [];
   const codex = new FakeCodex(log);
   const selects: Harness["selects"] = [];
   const countdowns: number[] = [];
+  let leaseListener: ((lost: { account: string; by: string }) => void) | null = null;
+  const wakes: Deferred<void>[] = [];
   const ports: SessionPorts = {
     clock,
     select: (request) => {
@@ -188,6 +213,16 @@ function harness(config: MachineConfig = tui, sessionId: string | null = null): 
       },
     },
     switcher: (emit) => codex.attach(emit),
+    onLeaseLost: (listener) => {
+      leaseListener = listener;
+    },
+    usableAgain: (signal) => {
+      const wake = deferred<void>();
+      wakes.push(wake);
+      signal.addEventListener("abort", () => wake.reject(new CancelledError("stopped")));
+      return wake.promise;
+    },
+    ...options.ports?.(clock),
   };
   const session = startSession(ports, { config, sessionId });
   return {
@@ -197,6 +232,10 @@ function harness(config: MachineConfig = tui, sessionId: string | null = null): 
     log,
     selects,
     countdowns,
+    leaseLost: (account, by) => leaseListener?.({ account, by }),
+    poolChanged: () => {
+      for (const wake of wakes.splice(0)) wake.resolve();
+    },
     until: (what, done) => clock.until(what, done),
   };
 }
@@ -379,4 +418,165 @@ describe("the runner, with fake ports in virtual time", () => {
     expect(result.code).toBe(130);
     expect(h.codex.launches).toHaveLength(0);
   });
+
+  it("a lost lease mid-turn: the user is told, the turn runs to its end, then the session moves", async () => {
+    const h = harness();
+    await runningOnA(h);
+    h.codex.emit({ type: "turnStarted" });
+    h.leaseLost(A.id, "host-b (pid 4242)");
+    await h.until("the user to be told", () => h.log.some((l) => l.includes("host-b")));
+    expect(h.session.state().phase.kind).toBe("draining");
+    expect(h.selects).toHaveLength(1); // nothing is chosen, nothing stopped, while the turn runs
+    expect(h.codex.launches).toHaveLength(1);
+    h.codex.emit({ type: "turnEnded", limitHit: false });
+    await h.until("the switch's selection", () => h.selects.length === 2);
+    expect(h.selects[1]!.request).toMatchObject({ exclude: [A.id], purpose: "switch" });
+    h.selects[1]!.answer.resolve({ kind: "selected", account: B });
+    await h.until("the move", () => h.codex.launches.length === 2);
+    expect(h.log).toEqual([
+      "start alice@example.com (own argv)",
+      "line: alice@example.com is now used by host-b (pid 4242): this session's lease on it lapsed while it was silent; moving to another account at the next turn boundary",
+      "line: moved from alice@example.com to bob@example.com (lease)",
+      "move alice@example.com → bob@example.com",
+    ]);
+    h.codex.last.up();
+    h.codex.exit(0);
+    expect((await h.session.done).state.ctx.served).toEqual([A, B]);
+  });
+
+  it("a lost lease heard while a move is under way waits for it, then concerns the old account only", async () => {
+    const h = harness();
+    await runningOnA(h);
+    await limitOnA(h);
+    h.selects[1]!.answer.resolve({ kind: "selected", account: B });
+    await h.until("the move", () => h.codex.launches.length === 2);
+    h.leaseLost(A.id, "host-b (pid 4242)"); // about A, which the session is leaving
+    h.codex.last.up();
+    h.codex.emit({ type: "turnStarted" });
+    await h.until("the session on B", () => h.session.state().ctx.turnActive);
+    expect(h.log.filter((l) => l.includes("host-b"))).toEqual([]);
+    expect(h.session.state().phase.kind).toBe("running");
+    h.codex.exit(0);
+    expect((await h.session.done).code).toBe(0);
+  });
+
+  it("every account out: another machine's change ends the countdown early and the selection looks again", async () => {
+    const h = harness();
+    await h.until("the first selection", () => h.selects.length === 1);
+    const start = h.clock.now();
+    const exhaustion: Exhaustion = {
+      resets: [{ account: A, resetsAt: start + 3600_000 }],
+      earliest: start + 3600_000,
+    };
+    h.selects[0]!.answer.resolve({ kind: "exhausted", exhaustion });
+    await h.until("the countdown", () => h.countdowns.length > 0);
+    await h.clock.advance(60_000);
+    expect(h.selects).toHaveLength(1);
+    h.poolChanged();
+    await h.until("the selection after the wake", () => h.selects.length === 2);
+    expect(h.selects[1]!.request.purpose).toBe("after-wait");
+    expect(h.clock.now()).toBeLessThan(start + 120_000); // an hour early
+    h.selects[1]!.answer.resolve({ kind: "selected", account: B });
+    await h.until("the start", () => h.codex.launches.length === 1);
+    expect(h.log.at(-1)).toBe("start bob@example.com (own argv)");
+    h.codex.last.up();
+    h.codex.exit(0);
+    expect((await h.session.done).code).toBe(0);
+  });
 });
+
+describe("the runner with our real lease on a real pool file, in virtual time", () => {
+  const ME = { pid: 100, host: "machine-1" };
+  const OTHER = { pid: 200, host: "host-b" };
+
+  it("silent past the lease while another machine took A: the next renewal tells the session, which moves at its turn boundary", async () => {
+    await using dir = await tempDir();
+    const paths = poolPaths(dir.path);
+    const store = new SilencedStore({ paths, lockWaitMs: 5000, lockStaleMs: 30_000 });
+    let record: LiveSessionRecord | null = null;
+    const told = deferred<void>();
+    const h = harness({
+      ports: (clock) => {
+        const live = new LiveSessionRecord({ store, clock, me: ME, isAlive: () => true });
+        record = live;
+        return {
+          publish: (entry) => live.set(entry),
+          onLeaseLost: (listener) =>
+            live.onLost((lost) => {
+              listener({
+                account: lost.account,
+                by: lost.by.map((s) => `${s.host} (pid ${s.pid})`).join(", "),
+              });
+              told.resolve();
+            }),
+        };
+      },
+    });
+    try {
+      const leased = store.committed((pool) =>
+        pool.sessions.some((x) => x.pid === ME.pid && x.account === A.id && x.phase === "running"),
+      );
+      await runningOnA(h);
+      await leased;
+      h.codex.emit({ type: "turnStarted" });
+      // This machine goes silent (its renewals fail) for longer than the lease.
+      store.silent = true;
+      await h.clock.advance(LEASE_TTL_MS + HEARTBEAT_MS);
+      // Meanwhile another machine chose A: its own write prunes our lapsed lease.
+      const other = new LiveSessionRecord({
+        store: new FilePoolStore({ paths, lockWaitMs: 5000, lockStaleMs: 30_000 }),
+        clock: h.clock,
+        me: OTHER,
+        isAlive: () => true,
+      });
+      await other.set({ account: A.id, sessionId: "s-host-b", phase: "running" });
+      expect(h.log.filter((l) => l.includes("host-b"))).toEqual([]);
+      store.silent = false;
+      // The next renewal (one heartbeat on; its write is real I/O, awaited as such).
+      await h.clock.advance(HEARTBEAT_MS);
+      await told.promise;
+      await h.until("the session to be told", () =>
+        h.log.some((l) => l.includes("is now used by host-b (pid 200)")),
+      );
+      // The turn in flight runs to its end: nothing chosen, nothing stopped.
+      expect(h.session.state().phase.kind).toBe("draining");
+      expect(h.selects).toHaveLength(1);
+      h.codex.emit({ type: "turnEnded", limitHit: false });
+      await h.until("the switch's selection", () => h.selects.length === 2);
+      h.selects[1]!.answer.resolve({ kind: "selected", account: B });
+      await h.until("the move", () => h.codex.launches.length === 2);
+      expect(h.log.at(-1)).toBe("move alice@example.com → bob@example.com");
+      h.codex.last.up();
+      h.codex.exit(0);
+      await h.session.done;
+      await other.close();
+    } finally {
+      await (record as LiveSessionRecord | null)?.close();
+    }
+  });
+});
+
+/** The real pool file, whose writes fail while `silent` (a stopped or cut-off machine). */
+class SilencedStore extends FilePoolStore {
+  silent = false;
+  private waiters: { test: (pool: Pool) => boolean; resolve: () => void }[] = [];
+
+  /** Settles after the first commit that leaves the pool as `test` wants it. */
+  committed(test: (pool: Pool) => boolean): Promise<void> {
+    return new Promise((resolve) => this.waiters.push({ test, resolve }));
+  }
+
+  override async transact<T>(
+    fn: (pool: Pool, tx: TransactContext) => T | Promise<T>,
+    options?: TransactOptions<T>,
+  ): Promise<T> {
+    if (this.silent) throw new Error("this machine is silent");
+    const result = await super.transact(fn, options);
+    const pool = await this.read();
+    for (const w of this.waiters.filter((x) => x.test(pool))) {
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve();
+    }
+    return result;
+  }
+}

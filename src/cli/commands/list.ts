@@ -1,13 +1,14 @@
 /**
- * `codex-pool list [--json]`: the accounts in the pool. Reads without the lock (an atomic rename
- * means a reader sees a whole file), so it stays fast. Never prints a token: the JSON is built
- * field by field, not by dumping the account.
+ * `codex-pool list [--json]`: the accounts in the pool, and the machines whose supervised sessions
+ * use them. Reads without the lock (an atomic rename means a reader sees a whole file), so it stays
+ * fast. Never prints a token: the JSON is built field by field, not by dumping the account.
  */
 import { ExitCode } from "../../platform/errors.js";
 import type { Account, Pool } from "../../pool/schema.js";
 import type { CommandContext } from "../context.js";
 import type { CommandInput } from "../declarations.js";
 import { renderTable } from "../output.js";
+import { inUseText, sessionViews, type SessionView } from "../render/sessions.js";
 
 export interface ListedAccount {
   index: number;
@@ -22,9 +23,11 @@ export interface ListedAccount {
   addedAt: string;
   lastUsedAt: string | null;
   accessTokenExpiresAt: string | null;
+  /** The supervised sessions using it: each one's machine and whether its lease is current. */
+  sessions: SessionView[];
 }
 
-export function listedAccounts(pool: Pool): ListedAccount[] {
+export function listedAccounts(pool: Pool, now: number): ListedAccount[] {
   return pool.accounts.map((a: Account, i) => ({
     index: i + 1,
     id: a.id,
@@ -38,6 +41,7 @@ export function listedAccounts(pool: Pool): ListedAccount[] {
     addedAt: a.addedAt,
     lastUsedAt: a.lastUsedAt,
     accessTokenExpiresAt: a.tokens.accessTokenExpiresAt,
+    sessions: sessionViews(pool, a.id, now),
   }));
 }
 
@@ -55,7 +59,8 @@ export function ago(iso: string | null, now: number): string {
 
 export async function list(ctx: CommandContext, opts: CommandInput<"list">): Promise<number> {
   const pool = await ctx.store.read();
-  const accounts = listedAccounts(pool);
+  const now = ctx.clock.now();
+  const accounts = listedAccounts(pool, now);
   if (opts.json === true) {
     ctx.out.json({ accounts });
     return ExitCode.ok;
@@ -67,7 +72,8 @@ export async function list(ctx: CommandContext, opts: CommandInput<"list">): Pro
     );
     return ExitCode.ok;
   }
-  const now = ctx.clock.now();
+  // The machines using each account, when any session is recorded (docs/team-pool.md).
+  const inUse = accounts.some((a) => a.sessions.length > 0);
   const rows = accounts.map((a) => [
     String(a.index),
     a.default ? ctx.out.paint("green", "*") : "",
@@ -76,8 +82,10 @@ export async function list(ctx: CommandContext, opts: CommandInput<"list">): Pro
     a.label ?? "",
     a.state === "ok" ? "ok" : ctx.out.paint("yellow", `${a.state} (${a.stateReason ?? "?"})`),
     ago(a.lastUsedAt, now),
+    ...(inUse ? [inUseText(a.sessions, now)] : []),
   ]);
-  for (const line of renderTable(["#", "", "EMAIL", "PLAN", "LABEL", "STATE", "LAST USED"], rows)) {
+  const header = ["#", "", "EMAIL", "PLAN", "LABEL", "STATE", "LAST USED"];
+  for (const line of renderTable(inUse ? [...header, "IN USE ON"] : header, rows)) {
     ctx.out.line(line);
   }
   return ExitCode.ok;

@@ -1,7 +1,8 @@
 /**
  * `codex-pool status [--json] [--refresh]`: probes the accounts whose quota snapshot is older than
  * quotaMaxAgeSeconds (all of them with --refresh) in parallel, bounded and with a per-account
- * timeout, then shows every account's windows, state, and the account selection would choose.
+ * timeout, then shows every account's windows, state, the machines whose sessions use it, and the
+ * account selection would choose.
  */
 import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
 import { accountQuotaStatus } from "../../quota/account-status.js";
@@ -26,15 +27,24 @@ export async function status(ctx: CommandContext, opts: StatusOptions): Promise<
     return 0;
   }
 
-  const { pool, owned } = await refreshStaleQuotas(ctx, {
+  const { pool, busy, probed } = await refreshStaleQuotas(ctx, {
     force: opts.refresh === true,
     progress: !json,
   });
 
   const now = new Date(clock.now());
   const floors = floorsFromSettings(settings);
-  const selection = selectAccounts(pool.accounts, { floors, now, busy: owned });
-  const rows = buildRows(pool, selection, (a) => accountQuotaStatus(a, now, floors));
+  const selection = selectAccounts(pool.accounts, { floors, now, busy });
+  // Accounts whose refresh token a running codex holds were not refreshed for a check: say so.
+  const skipped = new Map<string, string>();
+  for (const r of probed) if (r.outcome.kind === "skipped") skipped.set(r.id, r.outcome.reason);
+  const rows = buildRows(
+    pool,
+    selection,
+    (a) => accountQuotaStatus(a, now, floors),
+    now.getTime(),
+    skipped,
+  );
   if (json) {
     out.json(statusJson(rows, selection));
     return 0;

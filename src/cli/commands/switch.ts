@@ -28,6 +28,7 @@ import {
 } from "../../platform/errors.js";
 import { accountName } from "../../pool/account-name.js";
 import { accountIndex, adoptTokens, resolveAccount } from "../../pool/accounts.js";
+import { liveSessionAccounts } from "../../pool/live-sessions.js";
 import type { Account, Pool } from "../../pool/schema.js";
 import { floorsFromSettings, selectBest } from "../../pool/select.js";
 import type { CommandContext } from "../context.js";
@@ -67,7 +68,7 @@ function adoptFromAuthFile(pool: Pool, auth: AuthFile | null): Adopted | null {
 
 /** `--best`: what selection (src/pool/select.ts) would choose now from the pool's quota data. */
 function bestOf(ctx: CommandContext, pool: Pool, now: Date): Account | null {
-  const busy = pool.sessions.map((session) => session.account);
+  const busy = liveSessionAccounts(pool, now.getTime());
   return selectBest(pool.accounts, { floors: floorsFromSettings(ctx.settings), now, busy });
 }
 

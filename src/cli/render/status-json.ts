@@ -2,11 +2,13 @@
  * `status --json`: the field names are a contract (accounts[].index, id, email, plan, state,
  * bottleneck, windows[].{kind, label, windowMinutes, usedPercent, leftPercent, resetsAt},
  * observedAt, source). Fields may be added, never renamed. Every window, allowance and side limit
- * the account's snapshot holds is listed, with its kind, length, percent used and left, and reset.
+ * the account's snapshot holds is listed, with its kind, length, percent used and left, and reset;
+ * and the supervised sessions using the account (`sessions[]`: host, lease current or lapsed).
  */
 import type { Account, Allowance, Pool, QuotaWindow, SideLimit } from "../../pool/schema.js";
 import type { Selection } from "../../pool/select.js";
 import type { AccountQuotaStatus } from "../../quota/account-status.js";
+import { sessionViews, type SessionView } from "./sessions.js";
 import {
   allowanceLabel,
   allowanceLeftPercent,
@@ -20,12 +22,18 @@ export interface StatusRow {
   status: AccountQuotaStatus;
   isDefault: boolean;
   isChosen: boolean;
+  /** The supervised sessions using it (their machine, whether their lease is current). */
+  sessions: SessionView[];
+  /** Why this run did not check it (its refresh token belongs to a running codex), or null. */
+  skipped: string | null;
 }
 
 export function buildRows(
   pool: Pool,
   selection: Selection,
   statusOf: (a: Account) => AccountQuotaStatus,
+  now: number,
+  skipped: ReadonlyMap<string, string> = new Map(),
 ): StatusRow[] {
   return pool.accounts.map((account, i) => ({
     index: i + 1,
@@ -33,6 +41,8 @@ export function buildRows(
     status: statusOf(account),
     isDefault: pool.defaultAccount === account.id,
     isChosen: selection.chosen?.id === account.id,
+    sessions: sessionViews(pool, account.id, now),
+    skipped: skipped.get(account.id) ?? null,
   }));
 }
 
@@ -102,6 +112,8 @@ function accountJson(row: StatusRow): Record<string, unknown> {
     })),
     observedAt: quota?.observedAt ?? null,
     source: quota?.source ?? null,
+    skipped: row.skipped,
+    sessions: row.sessions,
     error:
       account.probeError === null
         ? null

@@ -4,8 +4,9 @@
  * 5h, weekly, 30-day, in that order (a pool of weekly-only plans shows no empty 5-hour column) —
  * then other window lengths, allowances (spend caps, credit limits) and the limits that never block
  * (per-model, code review) when any account has them; its state (a blocked account says by what
- * and until when), the bottleneck marked, the default account marked, and the account selection
- * would choose. Colour goes through paint(), which is a no-op off a TTY or with NO_COLOR; the
+ * and until when), the machines whose supervised sessions use it (whether their lease is current),
+ * the bottleneck marked, the default account marked, and the account selection would choose; an
+ * account this run did not check (its refresh token is a running codex's) is said so below. Colour goes through paint(), which is a no-op off a TTY or with NO_COLOR; the
  * marks are characters, so nothing relies on colour.
  */
 import type { Allowance, QuotaWindow, SideLimit } from "../../pool/schema.js";
@@ -22,6 +23,7 @@ import {
 } from "../../quota/windows.js";
 import { renderTable, type Colour } from "../output.js";
 import { bar, formatPercent } from "./bars.js";
+import { inUseText } from "./sessions.js";
 import type { StatusRow } from "./status-json.js";
 import { formatClock, formatReset } from "./time.js";
 
@@ -138,6 +140,8 @@ export function statusTable(rows: readonly StatusRow[], now: Date, paint: Painte
   if (allowances) header.push("ALLOWANCE");
   if (sides) header.push("MODEL LIMITS");
   header.push("STATE");
+  const inUse = rows.some((r) => r.sessions.length > 0);
+  if (inUse) header.push("IN USE ON");
   const body = rows.map((row) => {
     const quota = row.account.quota;
     const windows = quota?.windows ?? [];
@@ -169,6 +173,11 @@ export function statusTable(rows: readonly StatusRow[], now: Date, paint: Painte
       cells.push(list.length === 0 ? "-" : list.join(", "));
     }
     cells.push(stateCell(row, now, paint));
+    if (inUse) {
+      const text = inUseText(row.sessions, now.getTime());
+      const lapsed = row.sessions.some((v) => v.lease === "lapsed");
+      cells.push(lapsed ? paint("yellow", text) : text);
+    }
     return cells;
   });
   return renderTable(header, body);
@@ -182,6 +191,11 @@ export function statusFooter(
   paint: Painter,
 ): string[] {
   const lines: string[] = [""];
+  for (const row of rows) {
+    if (row.skipped !== null) {
+      lines.push(paint("dim", `${row.index} ${row.account.email} not checked: ${row.skipped}`));
+    }
+  }
   const chosen = rows.find((r) => r.isChosen);
   if (chosen !== undefined) {
     // The same bottleneck the table marks, so the two never disagree on a tie.

@@ -83,6 +83,16 @@ create trigger audit_append_only before update or delete on codex_pool.audit
   for each row execute function codex_pool.audit_append_only();
 `,
   },
+  {
+    version: 2,
+    name: "sessions: whether a session's codex holds its account's refresh token",
+    sql: `
+-- Relaunch mode hands codex the account's refresh token; while its session's lease is current no
+-- other machine may spend it (docs/team-pool.md "Session leases"). Rows from before: they hold it.
+alter table codex_pool.sessions add column holds_refresh_token boolean not null default true;
+create index sessions_account on codex_pool.sessions (account);
+`,
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -6,8 +6,10 @@
  *    database clock without intent, returning a fence from a sequence; a loser waits (short,
  *    bounded poll) for the generation to move and adopts the result, never refreshing on its own;
  * 3. re-read under the claim; a moved generation is adopted;
- * 4. pre-send: one statement that succeeds only while the claim is still ours and unexpired,
- *    extending it and marking intent; zero rows → the claim was lost, back to 1;
+ * 4. pre-send: under the pool lock, refuse when a live session on another process or machine
+ *    holds the account's refresh token (RefreshTokenHeldError, the claim released); else one
+ *    statement that succeeds only while the claim is still ours and unexpired, extending it and
+ *    marking intent; zero rows → the claim was lost, back to 1;
  * 5. one POST with a timeout shorter than the claim (the caller's abort no longer applies: an
  *    answer must be committed);
  * 6. journal the new tokens locally (fsync), then one transaction: compare-and-set on g0, delete
@@ -25,10 +27,16 @@ import {
   type RefreshPlan,
 } from "../refresh-coordinator.js";
 import { AccountSchema, type Account } from "../schema.js";
+import { accountNameAt } from "../account-name.js";
+import {
+  refreshTokenHeld,
+  refreshTokenHolders,
+  type RefreshTokenHeldError,
+} from "../live-sessions.js";
 import { commitRotated } from "./commit-tokens.js";
 import { guarded } from "./db.js";
 import { removeJournal, writeJournal } from "./journal.js";
-import type { PgPoolStore } from "./pg-store.js";
+import { loadSessions, type PgPoolStore } from "./pg-store.js";
 import { accountOf, type AccountRow } from "./rows.js";
 
 /** Where a holder is in the protocol; tests stop or kill a holder at each (onStep). */
@@ -214,7 +222,12 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
       return "lost"; // the loop adopts what moved
     }
     await this.onStep("reread", id);
-    if (!(await this.markIntent(id, fence))) return "lost";
+    const intent = await this.markIntent(id, fence);
+    if (intent === "lost") return "lost";
+    if (intent !== "marked") {
+      await this.release(id, fence);
+      throw intent;
+    }
     await this.onStep("intent", id);
     let tokens;
     try {
@@ -260,18 +273,35 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
       : { kind: "current", account: after.account };
   }
 
-  /** Step 4: still ours and unexpired → extend and mark intent, in one statement. */
-  private async markIntent(id: string, fence: string): Promise<boolean> {
-    const { sql } = await this.store.ready();
+  /**
+   * Step 4: no live session elsewhere holds the refresh token (its codex's, in relaunch mode:
+   * docs/decisions.md decision 3), and the claim is still ours and unexpired → extend it and mark
+   * intent. Under the pool lock, which every session write takes, so no session starts holding
+   * the token between the check and the mark.
+   */
+  private async markIntent(
+    id: string,
+    fence: string,
+  ): Promise<"marked" | "lost" | RefreshTokenHeldError> {
     const ttl = `${this.ttlMs} milliseconds`;
-    const rows = await guarded(
-      this.store.url,
-      () => sql`
-      update codex_pool.refresh_claims
-         set intent_sent_at = clock_timestamp(), expires_at = clock_timestamp() + ${ttl}::interval
-       where account = ${id} and fence = ${fence}::int8 and expires_at > clock_timestamp()`,
-    );
-    return rows.count === 1;
+    const me = { host: this.store.identity.host, pid: this.store.identity.pid };
+    return this.store.withPoolLock(async (tx) => {
+      const sessions = await loadSessions(tx, this.clock.now());
+      const holders = refreshTokenHolders(sessions, id, this.clock.now(), me);
+      if (holders.length > 0) {
+        const order = await tx<{ id: string; email: string; label: string | null }[]>`
+          select id, email, doc ->> 'label' as label from codex_pool.accounts
+           order by position, id`;
+        const at = order.findIndex((a) => a.id === id);
+        const row = order[at] ?? { email: id, label: null };
+        return refreshTokenHeld(accountNameAt(at + 1, row), holders);
+      }
+      const rows = await tx`
+        update codex_pool.refresh_claims
+           set intent_sent_at = clock_timestamp(), expires_at = clock_timestamp() + ${ttl}::interval
+         where account = ${id} and fence = ${fence}::int8 and expires_at > clock_timestamp()`;
+      return rows.count === 1 ? "marked" : "lost";
+    });
   }
 
   private async release(id: string, fence: string): Promise<void> {

@@ -7,8 +7,8 @@
  * from what changed, bump the pool's version and notify — all committed together or not at all.
  * It is never held across a network call other than the database's own.
  *
- * Live sessions expire by the database clock; their ages reach callers as times on this machine's
- * clock (rows.ts). Reads are one repeatable-read snapshot.
+ * Session leases are renewed and expire by the database clock; their ages and expiries reach
+ * callers as times on this machine's clock (rows.ts). Reads are one repeatable-read snapshot.
  */
 import os from "node:os";
 import { systemClock, type Clock } from "../../platform/clock.js";
@@ -16,7 +16,8 @@ import { LockTimeoutError } from "../../platform/errors.js";
 import { withLock } from "../../platform/lock.js";
 import { ensurePrivateDir } from "../../platform/atomic-file.js";
 import type { PoolPaths } from "../../platform/paths.js";
-import { POOL_VERSION, PoolSchema, type Pool } from "../schema.js";
+import { LEASE_TTL_MS } from "../live-sessions.js";
+import { POOL_VERSION, PoolSchema, type LiveSession, type Pool } from "../schema.js";
 import type { PoolStore, StoreSubscription, TransactContext, TransactOptions } from "../store.js";
 import { DatabaseKeyError, TokenCipher, keyCheckMatches, makeKeyCheck } from "./crypto.js";
 import {
@@ -44,11 +45,28 @@ import {
 } from "./rows.js";
 
 /**
- * A live session's row expires this long after its last heartbeat, by the database clock. It
- * matches the supervisor's own judgement of a silent session (src/supervisor/live-sessions.ts
- * HEARTBEAT_MAX_AGE_MS), so both agree on when an account is free again.
+ * A session's lease, as its holder wrote it (expiry − heartbeat), becomes the same span on the
+ * database clock; bounded so a bad clock on one machine cannot hold an account for ever.
  */
-export const SESSION_TTL_MS = 5 * 60_000;
+function leaseTtlMs(s: LiveSession): number {
+  if (s.expiresAt === undefined) return LEASE_TTL_MS;
+  const span = Date.parse(s.expiresAt) - Date.parse(s.heartbeatAt);
+  return Math.min(Math.max(span, 1000), 3600_000);
+}
+
+/**
+ * Every session row as a live-session entry (expired ones too, until the next transaction prunes
+ * them: `status` shows a lapsed lease as such), in the caller's transaction.
+ */
+export async function loadSessions(tx: TxSql, nowMs: number): Promise<LiveSession[]> {
+  const rows = await tx<SessionRow[]>`
+    select host, pid, account, session_id, phase, holds_refresh_token,
+           extract(epoch from clock_timestamp() - started_at)::float8 * 1000 as started_age_ms,
+           extract(epoch from clock_timestamp() - heartbeat_at)::float8 * 1000 as heartbeat_age_ms,
+           extract(epoch from expires_at - clock_timestamp())::float8 * 1000 as expires_in_ms
+      from codex_pool.sessions order by started_at, host, pid`;
+  return rows.map((row) => sessionOf(row, nowMs));
+}
 
 export interface PgPoolStoreOptions {
   url: string;
@@ -61,7 +79,6 @@ export interface PgPoolStoreOptions {
   lockWaitMs: number;
   lockStaleMs: number;
   clock?: Clock;
-  sessionTtlMs?: number;
   /** Who we are in the audit (default: this host, pid and OS user). */
   identity?: { host: string; pid: number; osUser: string };
 }
@@ -157,17 +174,11 @@ export class PgPoolStore implements PoolStore {
       select id, chatgpt_account_id, email, doc, token_generation::float8 as gen,
              access_token, refresh_token, id_token, access_expires_at, last_refresh_at
         from codex_pool.accounts order by position, id`;
-    const sessions = await tx<SessionRow[]>`
-      select host, pid, account, session_id, phase,
-             extract(epoch from clock_timestamp() - started_at)::float8 * 1000 as started_age_ms,
-             extract(epoch from clock_timestamp() - heartbeat_at)::float8 * 1000 as heartbeat_age_ms
-        from codex_pool.sessions where expires_at > clock_timestamp() order by started_at, host, pid`;
-    const now = this.clock.now();
     const pool = PoolSchema.parse({
       version: POOL_VERSION,
       defaultAccount: poolRow?.default_account ?? null,
       accounts: accounts.map((row) => accountOf(cipher, row)),
-      sessions: sessions.map((row) => sessionOf(row, now)),
+      sessions: await loadSessions(tx, this.clock.now()),
     });
     return {
       pool,
@@ -202,11 +213,19 @@ export class PgPoolStore implements PoolStore {
     );
   }
 
-  /** The pool lock, inside a transaction: every writer of the pool's rows takes it first. */
+  /**
+   * The pool lock, inside a transaction: every writer of the pool's rows takes it first. A holder
+   * that stops between its statements (SIGSTOP, a laptop put to sleep, a frozen VM) would keep it
+   * for as long as its connection lives, which may be hours; the server therefore ends a session
+   * idle inside this transaction for longer than half the lock wait (its transaction rolls back:
+   * nothing of it was committed, and a refresh's rotated tokens are in the journal), so the others
+   * wait at most that long. Both limits are `set local`: they end with the transaction, as a
+   * pooler in transaction mode needs (docs/team-pool.md "Poolers").
+   */
   async lockPool(tx: TxSql): Promise<void> {
-    await tx.unsafe(
-      `set local lock_timeout = '${Math.max(1, Math.round(this.opts.lockWaitMs))}ms'`,
-    );
+    const wait = Math.max(1, Math.round(this.opts.lockWaitMs));
+    await tx.unsafe(`set local lock_timeout = '${wait}ms'`);
+    await tx.unsafe(`set local idle_in_transaction_session_timeout = '${holdLimitMs(wait)}ms'`);
     await tx`select pg_advisory_xact_lock(${POOL_LOCK_KEY}::int8)`;
   }
 
@@ -362,7 +381,6 @@ export class PgPoolStore implements PoolStore {
     releases: AuditEvent[],
     leases: AuditEvent[],
   ): Promise<boolean> {
-    const ttl = `${this.opts.sessionTtlMs ?? SESSION_TTL_MS} milliseconds`;
     let changed = false;
     const old = new Map(before.sessions.map((s) => [sessionKey(s), s]));
     const kept = new Set(after.sessions.map(sessionKey));
@@ -379,14 +397,19 @@ export class PgPoolStore implements PoolStore {
     for (const s of after.sessions) {
       const b = old.get(sessionKey(s));
       if (b !== undefined && JSON.stringify(b) === JSON.stringify(s)) continue;
+      // The lease is renewed by the database clock: heartbeat now, expiry now + its TTL.
+      const ttl = `${leaseTtlMs(s)} milliseconds`;
+      const holds = s.holdsRefreshToken !== false;
       await tx`
         insert into codex_pool.sessions
-          (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at)
+          (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at,
+           holds_refresh_token)
         values (${s.host}, ${s.pid}, ${s.account}, ${s.sessionId}, ${s.phase}, clock_timestamp(),
-                clock_timestamp(), clock_timestamp() + ${ttl}::interval)
+                clock_timestamp(), clock_timestamp() + ${ttl}::interval, ${holds})
         on conflict (host, pid) do update set account = excluded.account,
           session_id = excluded.session_id, phase = excluded.phase,
-          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`;
+          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
+          holds_refresh_token = excluded.holds_refresh_token`;
       if (b === undefined || b.account !== s.account) {
         leases.push({
           account: s.account,
@@ -466,6 +489,15 @@ export class PgPoolStore implements PoolStore {
     this.opening = null;
     await sql?.end({ timeout: 2 });
   }
+}
+
+/**
+ * How long the server lets a pool transaction sit idle between its statements: half the lock wait
+ * (so a stopped holder is cut off before its waiters give up), never under a second (a loaded
+ * machine's own pauses between statements must not cut it).
+ */
+export function holdLimitMs(lockWaitMs: number): number {
+  return Math.max(1000, Math.floor(lockWaitMs / 2));
 }
 
 /** jsonb parameters are JSON values; an account document always is one. */

@@ -2,9 +2,9 @@
  * The pool as rows (docs/team-pool.md "Schema"): an account row holds its identity, its three
  * tokens encrypted under their token generation, the tokens' times, and everything else of the
  * account as one JSON document (so fields other parts of codex-pool add to an account need no
- * migration). Live sessions are rows whose times are the database's: their ages are turned into
- * times on this machine's clock, so code that judges a heartbeat by age stays right whatever the
- * skew between machines.
+ * migration). Live sessions are rows whose times are the database's: their ages (and the time
+ * left on their lease) are turned into times on this machine's clock, so code that judges a lease
+ * by this machine's clock stays right whatever the skew between machines.
  */
 import { DatabaseKeyError, type TokenCipher, type TokenColumn } from "./crypto.js";
 import type { Account, LiveSession, Tokens } from "../schema.js";
@@ -28,8 +28,11 @@ export interface SessionRow {
   account: string;
   session_id: string | null;
   phase: string;
+  holds_refresh_token: boolean;
   started_age_ms: number;
   heartbeat_age_ms: number;
+  /** How long until the lease lapses by the database clock (negative: it has). */
+  expires_in_ms: number;
 }
 
 /** An account's fields other than identity and tokens: its JSON document. */
@@ -111,6 +114,8 @@ export function sessionOf(row: SessionRow, nowMs: number): LiveSession {
     phase: row.phase as LiveSession["phase"],
     startedAt: new Date(nowMs - row.started_age_ms).toISOString(),
     heartbeatAt: new Date(nowMs - row.heartbeat_age_ms).toISOString(),
+    expiresAt: new Date(nowMs + row.expires_in_ms).toISOString(),
+    holdsRefreshToken: row.holds_refresh_token,
   };
 }
 
