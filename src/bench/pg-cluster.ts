@@ -78,6 +78,9 @@ async function pgRun(binDir: string, tool: string, args: string[]): Promise<stri
   }
 }
 
+/** The one role of a test server that must give a password (scram-sha-256) to sign in. */
+export const PASSWORD_ROLE = "codex_pool_pw";
+
 let counter = 0;
 
 /** Starts a server; throws with the reason when it cannot (no binaries, no postgres user). */
@@ -115,6 +118,11 @@ export async function startPgCluster(options: { binDir?: string } = {}): Promise
       "UTF8",
       "--locale=C",
     ]);
+    // Every role signs in without a password (trust), except one kept for the tests of how a
+    // password reaches the server. The first matching line wins, so it goes first.
+    const hba = path.join(data, "pg_hba.conf");
+    const rules = await fsp.readFile(hba, "utf8");
+    await fsp.writeFile(hba, `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n${rules}`);
     await pgRun(binDir, "pg_ctl", [
       "-D",
       data,

@@ -13,7 +13,8 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { systemTempDir } from "../platform/paths.js";
 import { upsertAccount } from "../pool/accounts.js";
-import { connect, migrate } from "../pool/pg/db.js";
+import { connect, sql } from "../pool/pg/client.js";
+import { migrate } from "../pool/pg/migrate.js";
 import type { PgPoolStore } from "../pool/pg/pg-store.js";
 import { makeWindow } from "../quota/windows.js";
 import { median, ms, type Figure, type Progress } from "./measure.js";
@@ -29,11 +30,11 @@ const SLACK_MS = 100;
 
 /** Resolves once no lease of `host` is current by the database clock. */
 async function lapsed(store: PgPoolStore, host: string): Promise<void> {
-  const { sql } = await store.ready();
+  const { db } = await store.ready();
   for (;;) {
-    const [row] = await sql<{ n: number }[]>`
+    const [row] = await db.rows<{ n: number }>(sql`
       select count(*)::int as n from codex_pool.sessions
-       where host = ${host} and expires_at > clock_timestamp()`;
+       where host = ${host} and expires_at > clock_timestamp()`);
     if (row?.n === 0) return;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -44,9 +45,9 @@ export async function benchSessionLeases(
   progress: Progress,
 ): Promise<Figure[]> {
   const url = await cluster.createDatabase();
-  const sql = await connect(url, { max: 1 });
-  await migrate(sql);
-  await sql.end({ timeout: 1 });
+  const db = await connect(url, { max: 1 });
+  await migrate(db);
+  await db.end(1000);
   const env = {
     CODEX_POOL_DATABASE_URL: url,
     CODEX_POOL_DATABASE_KEY: randomBytes(32).toString("base64"),

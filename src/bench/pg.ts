@@ -17,7 +17,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { systemTempDir } from "../platform/paths.js";
-import { connect, migrate } from "../pool/pg/db.js";
+import { connect } from "../pool/pg/client.js";
+import { migrate } from "../pool/pg/migrate.js";
 import { startSimulator } from "../simulator/index.js";
 import { median, ms, type Figure, type Progress } from "./measure.js";
 import { startPgCluster } from "./pg-cluster.js";
@@ -41,9 +42,9 @@ export async function benchSharedPool(progress: Progress): Promise<Figure[]> {
   const dir = await fs.mkdtemp(path.join(systemTempDir(), "codex-pool-bench-pg-"));
   try {
     const url = await cluster.createDatabase();
-    const sql = await connect(url, { max: 1 });
-    await migrate(sql);
-    await sql.end({ timeout: 1 });
+    const db = await connect(url, { max: 1 });
+    await migrate(db);
+    await db.end(1000);
     const env = {
       CODEX_POOL_DATABASE_URL: url,
       CODEX_POOL_DATABASE_KEY: randomBytes(32).toString("base64"),

@@ -39,6 +39,7 @@ export function openPoolStore(options: OpenStoreOptions): PoolStore {
     url: settings.databaseUrl,
     ...(settings.databaseListenUrl !== "" ? { listenUrl: settings.databaseListenUrl } : {}),
     key: () => loadDatabaseKey(env, settings.databaseKeyFile),
+    env,
   });
 }
 

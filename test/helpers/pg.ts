@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll } from "vitest";
 import { startPgCluster, type PgCluster } from "../../src/bench/pg-cluster.js";
-import { migrate, connect } from "../../src/pool/pg/db.js";
+import { connect } from "../../src/pool/pg/client.js";
+import { migrate } from "../../src/pool/pg/migrate.js";
 
 export type { PgCluster };
 
@@ -27,11 +28,11 @@ export async function clusterForFile(): Promise<PgCluster | null> {
 /** A new database with codex-pool's schema applied. */
 export async function migratedDatabase(cluster: PgCluster): Promise<string> {
   const url = await cluster.createDatabase();
-  const sql = await connect(url, { max: 1 });
+  const db = await connect(url, { max: 1 });
   try {
-    await migrate(sql);
+    await migrate(db);
   } finally {
-    await sql.end({ timeout: 1 });
+    await db.end(1000);
   }
   return url;
 }

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pgTool } from "../../src/bench/pg-cluster.js";
 import { upsertAccount } from "../../src/pool/accounts.js";
 import { DatabaseKeyError } from "../../src/pool/pg/crypto.js";
-import { connect, sanitizeDbError, SchemaVersionError } from "../../src/pool/pg/db.js";
+import { connect, sql } from "../../src/pool/pg/client.js";
+import { DatabaseError, SchemaVersionError, sanitizeDbError } from "../../src/pool/pg/db.js";
 import { BOOKKEEPING_SQL, MIGRATIONS } from "../../src/pool/pg/migrations.js";
 import { FilePoolStore } from "../../src/pool/file-store.js";
 import type { Account, Pool, Tokens } from "../../src/pool/schema.js";
@@ -185,20 +186,22 @@ describe.skipIf(cluster === null)("the shared pool on PostgreSQL", () => {
     await using homes = await tempHomes();
     const url = await cluster!.createDatabase();
     const env = { CODEX_POOL_DATABASE_URL: url, CODEX_POOL_DATABASE_KEY: newKey() };
-    const sql = await connect(url, { max: 1 });
+    const db = await connect(url, { max: 1 });
     try {
       // As the first release of the shared pool left it: migration 1 only, one session row.
-      await sql.begin(async (tx) => {
-        await tx.unsafe(BOOKKEEPING_SQL);
-        await tx.unsafe(MIGRATIONS[0]!.sql);
-        await tx`insert into codex_pool.migrations (version, name) values (1, ${MIGRATIONS[0]!.name})`;
-        await tx`
+      await db.transaction(async (tx) => {
+        await tx.script(BOOKKEEPING_SQL);
+        await tx.script(MIGRATIONS[0]!.sql);
+        await tx.count(
+          sql`insert into codex_pool.migrations (version, name) values (1, ${MIGRATIONS[0]!.name})`,
+        );
+        await tx.script(`
           insert into codex_pool.sessions
             (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at)
-          values ('host-b', 4242, 'acc_aaaaaa', null, 'running', now(), now(), now() + interval '1 hour')`;
+          values ('host-b', 4242, 'acc_aaaaaa', null, 'running', now(), now(), now() + interval '1 hour')`);
       });
     } finally {
-      await sql.end({ timeout: 1 });
+      await db.end(1000);
     }
     const cli = { ...homes.env, ...env };
     const list = await runCli(["list"], { env: cli });
@@ -369,38 +372,67 @@ describe.skipIf(cluster === null)("the shared pool on PostgreSQL", () => {
 
   it("database errors carry neither parameters nor the URL's password", async () => {
     const url = await cluster!.createDatabase();
-    const sql = await connect(url, { max: 1 });
+    const secret = "rt_super-secret-parameter";
+    // The client's own error quotes the parameter in its message (and in `where`, where the
+    // server names the failing parameter): what the redaction is for.
+    const pg = (await import("pg")).default;
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
     try {
-      const secret = "rt_super-secret-parameter";
-      const error = await sql`select ${secret}::int`.then(
+      const error = await raw.query("select $1::int", [secret]).then(
         () => null,
         (e: unknown) => e,
       );
-      expect(String((error as Error).message)).toContain(secret); // the client's own error does
-      const clean = sanitizeDbError(error, url) as Error & Record<string, unknown>;
-      expect(clean.message).not.toContain(secret);
-      expect(JSON.stringify({ ...clean, message: clean.message })).not.toContain(secret);
-      expect(clean.message).toContain("invalid input syntax");
+      expect(String((error as Error).message)).toContain(secret);
     } finally {
-      await sql.end({ timeout: 1 });
+      await raw.end();
+    }
+    const db = await connect(url, { max: 1 });
+    try {
+      for (const failing of [
+        db.rows(sql`select ${secret}::int`),
+        db.transaction((tx) => tx.rows(sql`select ${secret}::int`)),
+      ]) {
+        const clean = (await failing.then(
+          () => null,
+          (e: unknown) => e,
+        )) as DatabaseError & Record<string, unknown>;
+        expect(clean).toBeInstanceOf(DatabaseError);
+        expect(clean.code).toBe("22P02");
+        expect(clean.message).toContain("invalid input syntax");
+        expect(clean.message).not.toContain(secret);
+        expect(JSON.stringify({ ...clean, message: clean.message })).not.toContain(secret);
+        expect(clean.cause).toBeUndefined();
+      }
+      // The connection that ran them is still good.
+      expect(await db.rows<{ one: number }>(sql`select 1 as one`)).toEqual([{ one: 1 }]);
+    } finally {
+      await db.end(1000);
     }
     const withPassword = url
       .replace("postgres@", "postgres:hunter2-password@")
       .replace(/\/[^/]+$/, "/no_such_db");
-    const refused = sanitizeDbError(
-      await connect(withPassword, { max: 1 }).then(async (s) => {
-        try {
-          return await s`select 1`.then(
-            () => null,
-            (e: unknown) => e,
-          );
-        } finally {
-          await s.end({ timeout: 1 });
-        }
-      }),
-      withPassword,
-    ) as Error;
-    expect(refused.message).toContain("does not exist");
-    expect(refused.message).not.toContain("hunter2-password");
+    const other = await connect(withPassword, { max: 1 });
+    const refused = await other.rows(sql`select 1`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await other.end(1000);
+    expect(refused).toBeInstanceOf(DatabaseError);
+    expect((refused as Error).message).toContain("does not exist");
+    expect((refused as Error).message).not.toContain("hunter2-password");
+    expect((refused as Error).message).toContain("postgres:***@");
+    // Nobody listening on a port: unreachable, said as such.
+    const closed = url.replace(/:\d+\//, ":1/");
+    const nobody = await connect(closed, { max: 1 });
+    const unreachable = await nobody.rows(sql`select 1`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await nobody.end(1000);
+    expect((unreachable as Error).message).toMatch(
+      /^cannot reach the pool database at .*ECONNREFUSED/,
+    );
+    expect(sanitizeDbError(unreachable, closed)).toBe(unreachable);
   });
 });

@@ -7,7 +7,9 @@
 import { ConfigError, ExitCode, UsageError } from "../../platform/errors.js";
 import { FilePoolStore } from "../../pool/file-store.js";
 import { mergePools, type MergeReport } from "../../pool/merge.js";
-import { appliedMigration, connect, guarded, migrate } from "../../pool/pg/db.js";
+import { connect } from "../../pool/pg/client.js";
+import { guarded } from "../../pool/pg/db.js";
+import { appliedMigration, migrate } from "../../pool/pg/migrate.js";
 import { LATEST_MIGRATION } from "../../pool/pg/migrations.js";
 import { PgPoolStore } from "../../pool/pg/pg-store.js";
 import type { CommandContext } from "../context.js";
@@ -39,17 +41,17 @@ export async function db(ctx: CommandContext, input: CommandInput<"db">): Promis
   const store = database(ctx);
   switch (input.action) {
     case "migrate": {
-      const sql = await connect(store.url, { max: 1 });
+      const db = await connect(store.url, { max: 1, ...store.connectOptions() });
       try {
-        const before = await guarded(store.url, () => appliedMigration(sql));
-        const applied = await guarded(store.url, () => migrate(sql));
+        const before = await guarded(store.url, () => appliedMigration(db));
+        const applied = await guarded(store.url, () => migrate(db));
         ctx.out.line(
           applied.length === 0
             ? `The pool database at ${store.location} is up to date (schema ${before}).`
             : `Applied migration(s) ${applied.join(", ")} to ${store.location}: now at schema ${LATEST_MIGRATION}.`,
         );
       } finally {
-        await sql.end({ timeout: 2 });
+        await db.end(2000);
       }
       return ExitCode.ok;
     }

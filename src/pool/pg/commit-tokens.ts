@@ -6,12 +6,12 @@
  */
 import type { Tokens } from "../schema.js";
 import type { TokenCipher } from "./crypto.js";
-import type { TxSql } from "./db.js";
+import { sql, type Tx } from "./client.js";
 import { sealTokens } from "./rows.js";
 
 /** True when the row still had `fromGeneration` and now holds `tokens` at the next one. */
 export async function commitRotated(
-  tx: TxSql,
+  tx: Tx,
   cipher: TokenCipher,
   account: string,
   fromGeneration: number,
@@ -19,13 +19,13 @@ export async function commitRotated(
 ): Promise<boolean> {
   const gen = fromGeneration + 1;
   const sealed = sealTokens(cipher, account, gen, tokens);
-  const rows = await tx`
+  const rows = await tx.count(sql`
     update codex_pool.accounts set token_generation = ${gen},
       access_token = ${sealed.access_token}, refresh_token = ${sealed.refresh_token},
       id_token = ${sealed.id_token}, access_expires_at = ${sealed.access_expires_at},
       last_refresh_at = ${sealed.last_refresh_at}, updated_at = clock_timestamp(),
       doc = case when doc -> 'state' ->> 'kind' = 'in-doubt'
                  then jsonb_set(doc, '{state}', '{"kind":"ok"}'::jsonb) else doc end
-    where id = ${account} and token_generation = ${fromGeneration}`;
-  return rows.count === 1;
+    where id = ${account} and token_generation = ${fromGeneration}`);
+  return rows === 1;
 }

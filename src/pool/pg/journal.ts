@@ -15,8 +15,7 @@ import type { PoolPaths } from "../../platform/paths.js";
 import { TokensSchema, type Tokens } from "../schema.js";
 import type { TokenCipher } from "./crypto.js";
 import { commitRotated } from "./commit-tokens.js";
-import type { PgPoolStore } from "./pg-store.js";
-import type { Sql } from "./db.js";
+import type { PgPoolStore, Ready } from "./pg-store.js";
 
 const EntrySchema = z.object({
   account: z.string(),
@@ -63,10 +62,7 @@ export async function removeJournal(file: string): Promise<void> {
 }
 
 /** Commits (or drops as obsolete) every entry left by a holder of this machine that died. */
-export async function replayJournal(
-  store: PgPoolStore,
-  ready: { sql: Sql; cipher: TokenCipher },
-): Promise<number> {
+export async function replayJournal(store: PgPoolStore, ready: Ready): Promise<number> {
   let names: string[];
   try {
     names = (await fs.readdir(journalDir(store.paths))).filter((n) => n.endsWith(".json"));

@@ -33,6 +33,7 @@ import {
   refreshTokenHolders,
   type RefreshTokenHeldError,
 } from "../live-sessions.js";
+import { jsonb, sql } from "./client.js";
 import { commitRotated } from "./commit-tokens.js";
 import { guarded } from "./db.js";
 import { removeJournal, writeJournal } from "./journal.js";
@@ -128,10 +129,9 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
   }
 
   private async inspect(id: string): Promise<Inspection> {
-    const { sql, cipher } = await this.store.ready();
-    const [row] = await guarded(
-      this.store.url,
-      () => sql<ClaimRow[]>`
+    const { db, cipher } = await this.store.ready();
+    const [row] = await guarded(this.store.url, () =>
+      db.rows<ClaimRow>(sql`
       select a.id, a.chatgpt_account_id, a.email, a.doc, a.token_generation::float8 as gen,
              a.access_token, a.refresh_token, a.id_token, a.access_expires_at, a.last_refresh_at,
              c.fence::text as fence, c.holder,
@@ -139,7 +139,7 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
              c.intent_sent_at is not null as claim_intent
         from codex_pool.accounts a
         left join codex_pool.refresh_claims c on c.account = a.id
-       where a.id = ${id}`,
+       where a.id = ${id}`),
     );
     if (!row) throw new AccountNotFoundError(`no account ${id} in the pool (see codex-pool list)`);
     return {
@@ -159,11 +159,10 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
 
   /** Step 2: wins only over no claim, or an expired one without intent. Returns our fence. */
   private async claim(id: string, gen: number): Promise<string | null> {
-    const { sql } = await this.store.ready();
+    const { db } = await this.store.ready();
     const ttl = `${this.ttlMs} milliseconds`;
-    const rows = await guarded(
-      this.store.url,
-      () => sql<{ fence: string }[]>`
+    const rows = await guarded(this.store.url, () =>
+      db.rows<{ fence: string }>(sql`
       insert into codex_pool.refresh_claims
         (account, fence, holder, generation, claimed_at, expires_at, intent_sent_at)
       values (${id}, nextval('codex_pool.fence'), ${this.holder}, ${gen}, clock_timestamp(),
@@ -173,7 +172,7 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
         expires_at = excluded.expires_at, intent_sent_at = null
       where codex_pool.refresh_claims.expires_at <= clock_timestamp()
         and codex_pool.refresh_claims.intent_sent_at is null
-      returning fence::text as fence`,
+      returning fence::text as fence`),
     );
     return rows[0]?.fence ?? null;
   }
@@ -185,7 +184,7 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
     deadline: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const { sql } = await this.store.ready();
+    const { db } = await this.store.ready();
     for (;;) {
       if (this.clock.now() >= deadline) {
         throw new LockTimeoutError(
@@ -194,13 +193,12 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
       }
       await new Promise((r) => setTimeout(r, this.pollMs * (0.5 + Math.random())));
       signal?.throwIfAborted();
-      const [row] = await guarded(
-        this.store.url,
-        () => sql<{ gen: number; fence: string | null; expired: boolean | null }[]>`
+      const [row] = await guarded(this.store.url, () =>
+        db.rows<{ gen: number; fence: string | null; expired: boolean | null }>(sql`
         select a.token_generation::float8 as gen, c.fence::text as fence,
                c.expires_at <= clock_timestamp() as expired
           from codex_pool.accounts a left join codex_pool.refresh_claims c on c.account = a.id
-         where a.id = ${id}`,
+         where a.id = ${id}`),
       );
       if (!row || row.gen !== seen.gen || row.fence !== seen.claim?.fence || row.expired === true) {
         return;
@@ -256,7 +254,9 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
     await this.onStep("journaled", id);
     const committed = await this.store.withPoolLock(async (tx) => {
       const ok = await commitRotated(tx, cipher, id, seen.gen, tokens);
-      await tx`delete from codex_pool.refresh_claims where account = ${id} and fence = ${fence}::int8`;
+      await tx.count(
+        sql`delete from codex_pool.refresh_claims where account = ${id} and fence = ${fence}::int8`,
+      );
       if (ok) {
         await this.store.finish(tx, [
           { account: id, action: "refresh", detail: { generation: seen.gen + 1, fence } },
@@ -289,27 +289,26 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
       const sessions = await loadSessions(tx, this.clock.now());
       const holders = refreshTokenHolders(sessions, id, this.clock.now(), me);
       if (holders.length > 0) {
-        const order = await tx<{ id: string; email: string; label: string | null }[]>`
+        const order = await tx.rows<{ id: string; email: string; label: string | null }>(sql`
           select id, email, doc ->> 'label' as label from codex_pool.accounts
-           order by position, id`;
+           order by position, id`);
         const at = order.findIndex((a) => a.id === id);
         const row = order[at] ?? { email: id, label: null };
         return refreshTokenHeld(accountNameAt(at + 1, row), holders);
       }
-      const rows = await tx`
+      const rows = await tx.count(sql`
         update codex_pool.refresh_claims
            set intent_sent_at = clock_timestamp(), expires_at = clock_timestamp() + ${ttl}::interval
-         where account = ${id} and fence = ${fence}::int8 and expires_at > clock_timestamp()`;
-      return rows.count === 1 ? "marked" : "lost";
+         where account = ${id} and fence = ${fence}::int8 and expires_at > clock_timestamp()`);
+      return rows === 1 ? "marked" : "lost";
     });
   }
 
   private async release(id: string, fence: string): Promise<void> {
-    const { sql } = await this.store.ready();
-    await guarded(
-      this.store.url,
-      () => sql`
-      delete from codex_pool.refresh_claims where account = ${id} and fence = ${fence}::int8`,
+    const { db } = await this.store.ready();
+    await guarded(this.store.url, () =>
+      db.count(sql`
+      delete from codex_pool.refresh_claims where account = ${id} and fence = ${fence}::int8`),
     );
   }
 
@@ -317,17 +316,19 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
   private async dead(seen: Inspection, fence: string, reason: string): Promise<RefreshOutcome> {
     const since = new Date(this.clock.now()).toISOString();
     const marked = await this.store.withPoolLock(async (tx) => {
-      await tx`delete from codex_pool.refresh_claims where account = ${seen.account.id} and fence = ${fence}::int8`;
-      const rows = await tx`
+      await tx.count(
+        sql`delete from codex_pool.refresh_claims where account = ${seen.account.id} and fence = ${fence}::int8`,
+      );
+      const rows = await tx.count(sql`
         update codex_pool.accounts
-           set doc = jsonb_set(doc, '{state}', ${tx.json({ kind: "needs-login", reason, since })})
-         where id = ${seen.account.id} and token_generation = ${seen.gen}`;
-      if (rows.count === 1) {
+           set doc = jsonb_set(doc, '{state}', ${jsonb({ kind: "needs-login", reason, since })}::jsonb)
+         where id = ${seen.account.id} and token_generation = ${seen.gen}`);
+      if (rows === 1) {
         await this.store.finish(tx, [
           { account: seen.account.id, action: "needs-login", detail: { reason } },
         ]);
       }
-      return rows.count === 1;
+      return rows === 1;
     });
     if (marked) return { kind: "needs-login", reason, replaced: null };
     return { kind: "needs-login", reason, replaced: (await this.inspect(seen.account.id)).account };
@@ -345,18 +346,18 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
   ): Promise<void> {
     const since = new Date(this.clock.now()).toISOString();
     await this.store.withPoolLock(async (tx) => {
-      const [claim] = await tx<{ generation: number }[]>`
+      const [claim] = await tx.rows<{ generation: number }>(sql`
         delete from codex_pool.refresh_claims
          where account = ${id} and fence = ${fence}::int8
-           and (${mine} or expires_at <= clock_timestamp())
-        returning generation::float8 as generation`;
+           and (${mine}::boolean or expires_at <= clock_timestamp())
+        returning generation::float8 as generation`);
       if (!claim) return;
-      const rows = await tx`
+      const rows = await tx.count(sql`
         update codex_pool.accounts
-           set doc = jsonb_set(doc, '{state}', ${tx.json({ kind: "in-doubt", reason, since })})
+           set doc = jsonb_set(doc, '{state}', ${jsonb({ kind: "in-doubt", reason, since })}::jsonb)
          where id = ${id} and token_generation = ${claim.generation}
-           and doc -> 'state' ->> 'kind' = 'ok'`;
-      if (rows.count === 1) {
+           and doc -> 'state' ->> 'kind' = 'ok'`);
+      if (rows === 1) {
         await this.store.finish(tx, [
           { account: id, action: "in-doubt", detail: { reason, fence } },
         ]);

@@ -15,23 +15,16 @@ import { systemClock, type Clock } from "../../platform/clock.js";
 import { LockTimeoutError } from "../../platform/errors.js";
 import { withLock } from "../../platform/lock.js";
 import { ensurePrivateDir } from "../../platform/atomic-file.js";
-import type { PoolPaths } from "../../platform/paths.js";
+import type { Env, PoolPaths } from "../../platform/paths.js";
 import { LEASE_TTL_MS } from "../live-sessions.js";
 import { POOL_VERSION, PoolSchema, type LiveSession, type Pool } from "../schema.js";
 import type { PoolStore, StoreSubscription, TransactContext, TransactOptions } from "../store.js";
 import { DatabaseKeyError, TokenCipher, keyCheckMatches, makeKeyCheck } from "./crypto.js";
-import {
-  CHANNEL,
-  POOL_LOCK_KEY,
-  assertMigrated,
-  connect,
-  guarded,
-  redactDatabaseUrl,
-  sanitizeDbError,
-  type Sql,
-  type TxSql,
-} from "./db.js";
+import { connect, jsonb, sql, type Db, type Queryable, type Tx } from "./client.js";
+import { CHANNEL, POOL_LOCK_KEY, guarded, redactDatabaseUrl, sanitizeDbError } from "./db.js";
 import { replayJournal } from "./journal.js";
+import { listen, type Listening } from "./listener.js";
+import { assertMigrated } from "./migrate.js";
 import {
   accountOf,
   docOf,
@@ -58,13 +51,13 @@ function leaseTtlMs(s: LiveSession): number {
  * Every session row as a live-session entry (expired ones too, until the next transaction prunes
  * them: `status` shows a lapsed lease as such), in the caller's transaction.
  */
-export async function loadSessions(tx: TxSql, nowMs: number): Promise<LiveSession[]> {
-  const rows = await tx<SessionRow[]>`
+export async function loadSessions(tx: Queryable, nowMs: number): Promise<LiveSession[]> {
+  const rows = await tx.rows<SessionRow>(sql`
     select host, pid, account, session_id, phase, holds_refresh_token,
            extract(epoch from clock_timestamp() - started_at)::float8 * 1000 as started_age_ms,
            extract(epoch from clock_timestamp() - heartbeat_at)::float8 * 1000 as heartbeat_age_ms,
            extract(epoch from expires_at - clock_timestamp())::float8 * 1000 as expires_in_ms
-      from codex_pool.sessions order by started_at, host, pid`;
+      from codex_pool.sessions order by started_at, host, pid`);
   return rows.map((row) => sessionOf(row, nowMs));
 }
 
@@ -76,6 +69,8 @@ export interface PgPoolStoreOptions {
   key: () => Buffer;
   /** This machine's pool home: the journal and the local lock live there. */
   paths: PoolPaths;
+  /** Where PGPASSWORD is read when a URL holds no password. */
+  env?: Env;
   lockWaitMs: number;
   lockStaleMs: number;
   clock?: Clock;
@@ -98,7 +93,7 @@ export interface Loaded {
 }
 
 export interface Ready {
-  sql: Sql;
+  db: Db;
   cipher: TokenCipher;
 }
 
@@ -110,7 +105,7 @@ export class PgPoolStore implements PoolStore {
   readonly identity: { host: string; pid: number; osUser: string };
   private readonly opts: PgPoolStoreOptions;
   private opening: Promise<Ready> | null = null;
-  private sqlHandle: Sql | null = null;
+  private dbHandle: Db | null = null;
 
   constructor(options: PgPoolStoreOptions) {
     this.opts = options;
@@ -134,46 +129,55 @@ export class PgPoolStore implements PoolStore {
   }
 
   private async open(): Promise<Ready> {
-    const sql = (this.sqlHandle ??= await connect(this.opts.url));
+    const db = (this.dbHandle ??= await connect(this.opts.url, this.connectOptions()));
     const cipher = new TokenCipher(this.opts.key());
     await guarded(this.opts.url, async () => {
-      await assertMigrated(sql, this.location);
-      await this.checkKey(sql, cipher);
+      await assertMigrated(db, this.location);
+      await this.checkKey(db, cipher);
     });
-    const ready = { sql, cipher };
+    const ready = { db, cipher };
     await replayJournal(this, ready);
     return ready;
   }
 
-  private async checkKey(sql: Sql, cipher: TokenCipher): Promise<void> {
-    const [row] = await sql<{ key_check: Uint8Array | null }[]>`
-      select key_check from codex_pool.pool`;
+  /** How this store connects (also `db migrate`'s own connection). */
+  connectOptions(): { env?: Env } {
+    return this.opts.env ? { env: this.opts.env } : {};
+  }
+
+  private async checkKey(db: Db, cipher: TokenCipher): Promise<void> {
+    const [row] = await db.rows<{ key_check: Uint8Array | null }>(
+      sql`select key_check from codex_pool.pool`,
+    );
     if (row?.key_check) {
       if (!keyCheckMatches(cipher, row.key_check)) throw wrongKey(this.location);
       return;
     }
     // The first member to use the pool sets the check value; a race between two keeps the first.
-    const [set] = await sql<{ key_check: Uint8Array }[]>`
+    const [set] = await db.rows<{ key_check: Uint8Array }>(sql`
       update codex_pool.pool set key_check = coalesce(key_check, ${makeKeyCheck(cipher)})
-      returning key_check`;
+      returning key_check`);
     if (set && !keyCheckMatches(cipher, set.key_check)) throw wrongKey(this.location);
   }
 
   async read(): Promise<Pool> {
-    const { sql, cipher } = await this.ready();
+    const { db, cipher } = await this.ready();
     return guarded(this.opts.url, () =>
-      sql.begin("isolation level repeatable read read only", (tx) => this.load(tx, cipher)),
+      db.transaction(
+        (tx) => this.load(tx, cipher),
+        "begin isolation level repeatable read read only",
+      ),
     ).then((loaded) => loaded.pool);
   }
 
   /** Everything, as one pool (inside the caller's transaction). */
-  async load(tx: TxSql, cipher: TokenCipher): Promise<Loaded> {
-    const [poolRow] = await tx<{ version: string; default_account: string | null }[]>`
-      select version::text as version, default_account from codex_pool.pool`;
-    const accounts = await tx<AccountRow[]>`
+  async load(tx: Tx, cipher: TokenCipher): Promise<Loaded> {
+    const [poolRow] = await tx.rows<{ version: string; default_account: string | null }>(sql`
+      select version::text as version, default_account from codex_pool.pool`);
+    const accounts = await tx.rows<AccountRow>(sql`
       select id, chatgpt_account_id, email, doc, token_generation::float8 as gen,
              access_token, refresh_token, id_token, access_expires_at, last_refresh_at
-        from codex_pool.accounts order by position, id`;
+        from codex_pool.accounts order by position, id`);
     const pool = PoolSchema.parse({
       version: POOL_VERSION,
       defaultAccount: poolRow?.default_account ?? null,
@@ -222,21 +226,22 @@ export class PgPoolStore implements PoolStore {
    * wait at most that long. Both limits are `set local`: they end with the transaction, as a
    * pooler in transaction mode needs (docs/team-pool.md "Poolers").
    */
-  async lockPool(tx: TxSql): Promise<void> {
+  async lockPool(tx: Tx): Promise<void> {
     const wait = Math.max(1, Math.round(this.opts.lockWaitMs));
-    await tx.unsafe(`set local lock_timeout = '${wait}ms'`);
-    await tx.unsafe(`set local idle_in_transaction_session_timeout = '${holdLimitMs(wait)}ms'`);
-    await tx`select pg_advisory_xact_lock(${POOL_LOCK_KEY}::int8)`;
+    // Whole milliseconds computed here, never text from outside (SET takes no parameters).
+    await tx.script(`set local lock_timeout = '${wait}ms'`);
+    await tx.script(`set local idle_in_transaction_session_timeout = '${holdLimitMs(wait)}ms'`);
+    await tx.rows(sql`select pg_advisory_xact_lock(${POOL_LOCK_KEY}::int8)`);
   }
 
   /** Runs `fn` in one transaction holding the pool lock; a lock wait past lockWaitMs fails clearly. */
-  async withPoolLock<T>(fn: (tx: TxSql, ready: Ready) => Promise<T>, opened?: Ready): Promise<T> {
+  async withPoolLock<T>(fn: (tx: Tx, ready: Ready) => Promise<T>, opened?: Ready): Promise<T> {
     const ready = opened ?? (await this.ready());
     try {
-      return (await ready.sql.begin(async (tx) => {
+      return await ready.db.transaction(async (tx) => {
         await this.lockPool(tx);
         return fn(tx, ready);
-      })) as T;
+      });
     } catch (error) {
       const clean = sanitizeDbError(error, this.opts.url);
       if ((clean as { code?: unknown }).code === "55P03") {
@@ -254,8 +259,8 @@ export class PgPoolStore implements PoolStore {
   ): Promise<T> {
     return this.withPoolLock(async (tx, { cipher }) => {
       const events: AuditEvent[] = [];
-      const expired = await tx<{ account: string }[]>`
-        delete from codex_pool.sessions where expires_at <= clock_timestamp() returning account`;
+      const expired = await tx.rows<{ account: string }>(sql`
+        delete from codex_pool.sessions where expires_at <= clock_timestamp() returning account`);
       for (const e of expired) {
         events.push({ account: e.account, action: "release", detail: { expired: true } });
       }
@@ -272,24 +277,24 @@ export class PgPoolStore implements PoolStore {
   }
 
   /** Audit rows, the version bump and the notification, in the caller's transaction. */
-  async finish(tx: TxSql, events: AuditEvent[]): Promise<number> {
+  async finish(tx: Tx, events: AuditEvent[]): Promise<number> {
     const { host, pid, osUser: user } = this.identity;
     for (const e of events) {
-      await tx`
+      await tx.count(sql`
         insert into codex_pool.audit (host, pid, os_user, account, action, detail)
         values (${host}, ${pid}, ${user}, ${e.account}, ${e.action},
-                ${e.detail ? tx.json(e.detail) : null})`;
+                ${e.detail ? jsonb(e.detail) : null}::jsonb)`);
     }
-    const [row] = await tx<{ version: string }[]>`
-      update codex_pool.pool set version = version + 1 returning version::text as version`;
+    const [row] = await tx.rows<{ version: string }>(sql`
+      update codex_pool.pool set version = version + 1 returning version::text as version`);
     const version = row?.version ?? "0";
-    await tx`select pg_notify(${CHANNEL}, ${version})`;
+    await tx.rows(sql`select pg_notify(${CHANNEL}, ${version})`);
     return Number(version);
   }
 
   /** Writes what differs between `before` and `after`; returns whether anything did. */
   private async write(
-    tx: TxSql,
+    tx: Tx,
     cipher: TokenCipher,
     before: Pool,
     after: Pool,
@@ -302,7 +307,7 @@ export class PgPoolStore implements PoolStore {
     const kept = new Set(after.accounts.map((a) => a.id));
     for (const a of before.accounts) {
       if (kept.has(a.id)) continue;
-      await tx`delete from codex_pool.accounts where id = ${a.id}`;
+      await tx.count(sql`delete from codex_pool.accounts where id = ${a.id}`);
       events.push({ account: a.id, action: "remove" });
       changed = true;
     }
@@ -310,13 +315,13 @@ export class PgPoolStore implements PoolStore {
       const b = old.get(a.id);
       if (b === undefined) {
         const sealed = sealTokens(cipher, a.id, 1, a.tokens);
-        await tx`
+        await tx.count(sql`
           insert into codex_pool.accounts
             (id, position, chatgpt_account_id, email, doc, token_generation, access_token,
              refresh_token, id_token, access_expires_at, last_refresh_at)
-          values (${a.id}, 0, ${a.accountId}, ${a.email}, ${tx.json(json(docOf(a)))}, 1,
+          values (${a.id}, 0, ${a.accountId}, ${a.email}, ${jsonb(docOf(a))}::jsonb, 1,
                   ${sealed.access_token}, ${sealed.refresh_token}, ${sealed.id_token},
-                  ${sealed.access_expires_at}, ${sealed.last_refresh_at})`;
+                  ${sealed.access_expires_at}, ${sealed.last_refresh_at})`);
         events.push({ account: a.id, action: "login", detail: { generation: 1 } });
         changed = true;
         continue;
@@ -324,14 +329,14 @@ export class PgPoolStore implements PoolStore {
       if (!sameTokenFields(a.tokens, b.tokens)) {
         const gen = (generations.get(a.id) ?? 0) + 1;
         const sealed = sealTokens(cipher, a.id, gen, a.tokens);
-        const rows = await tx`
+        const rows = await tx.count(sql`
           update codex_pool.accounts set token_generation = ${gen},
             access_token = ${sealed.access_token}, refresh_token = ${sealed.refresh_token},
             id_token = ${sealed.id_token}, access_expires_at = ${sealed.access_expires_at},
             last_refresh_at = ${sealed.last_refresh_at}, updated_at = clock_timestamp()
-          where id = ${a.id} and token_generation = ${gen - 1}`;
+          where id = ${a.id} and token_generation = ${gen - 1}`);
         // Impossible under the pool lock; a lost row must fail the whole transaction, not half.
-        if (rows.count !== 1) throw new Error(`account ${a.id} changed under the pool lock`);
+        if (rows !== 1) throw new Error(`account ${a.id} changed under the pool lock`);
         const login = b.state.kind !== "ok" && a.state.kind === "ok";
         events.push({
           account: a.id,
@@ -342,10 +347,10 @@ export class PgPoolStore implements PoolStore {
       }
       const docA = JSON.stringify(docOf(a));
       if (docA !== JSON.stringify(docOf(b)) || a.accountId !== b.accountId || a.email !== b.email) {
-        await tx`
-          update codex_pool.accounts set doc = ${tx.json(json(docOf(a)))},
+        await tx.count(sql`
+          update codex_pool.accounts set doc = ${jsonb(docOf(a))}::jsonb,
             chatgpt_account_id = ${a.accountId}, email = ${a.email}, updated_at = clock_timestamp()
-          where id = ${a.id}`;
+          where id = ${a.id}`);
         if (a.state.kind !== b.state.kind && a.state.kind !== "ok") {
           events.push({ account: a.id, action: a.state.kind, detail: { reason: a.state.reason } });
         }
@@ -355,14 +360,14 @@ export class PgPoolStore implements PoolStore {
     const order = after.accounts.map((a) => a.id);
     const oldOrder = before.accounts.map((a) => a.id).filter((id) => kept.has(id));
     if (order.join("\u0000") !== oldOrder.join("\u0000")) {
-      await tx`
+      await tx.count(sql`
         update codex_pool.accounts a set position = v.ord
-          from unnest(${tx.array(order)}::text[]) with ordinality as v(id, ord)
-         where a.id = v.id`;
+          from unnest(${order}::text[]) with ordinality as v(id, ord)
+         where a.id = v.id`);
       changed = true;
     }
     if (after.defaultAccount !== before.defaultAccount) {
-      await tx`update codex_pool.pool set default_account = ${after.defaultAccount}`;
+      await tx.count(sql`update codex_pool.pool set default_account = ${after.defaultAccount}`);
       changed = true;
     }
     // A session's release is told before what happened to accounts (a removal), its lease after.
@@ -375,7 +380,7 @@ export class PgPoolStore implements PoolStore {
   }
 
   private async writeSessions(
-    tx: TxSql,
+    tx: Tx,
     before: Pool,
     after: Pool,
     releases: AuditEvent[],
@@ -386,7 +391,9 @@ export class PgPoolStore implements PoolStore {
     const kept = new Set(after.sessions.map(sessionKey));
     for (const s of before.sessions) {
       if (kept.has(sessionKey(s))) continue;
-      await tx`delete from codex_pool.sessions where host = ${s.host} and pid = ${s.pid}`;
+      await tx.count(
+        sql`delete from codex_pool.sessions where host = ${s.host} and pid = ${s.pid}`,
+      );
       releases.push({
         account: s.account,
         action: "release",
@@ -400,7 +407,7 @@ export class PgPoolStore implements PoolStore {
       // The lease is renewed by the database clock: heartbeat now, expiry now + its TTL.
       const ttl = `${leaseTtlMs(s)} milliseconds`;
       const holds = s.holdsRefreshToken !== false;
-      await tx`
+      await tx.count(sql`
         insert into codex_pool.sessions
           (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at,
            holds_refresh_token)
@@ -409,7 +416,7 @@ export class PgPoolStore implements PoolStore {
         on conflict (host, pid) do update set account = excluded.account,
           session_id = excluded.session_id, phase = excluded.phase,
           heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
-          holds_refresh_token = excluded.holds_refresh_token`;
+          holds_refresh_token = excluded.holds_refresh_token`);
       if (b === undefined || b.account !== s.account) {
         leases.push({
           account: s.account,
@@ -426,68 +433,77 @@ export class PgPoolStore implements PoolStore {
     onChange: () => void,
     options: { pollMs?: number } = {},
   ): Promise<StoreSubscription> {
-    const { sql } = await this.ready();
-    let last = -1;
+    const { db } = await this.ready();
     const readVersion = async (): Promise<number> => {
-      const [row] = await sql<{ v: string }[]>`select version::text as v from codex_pool.pool`;
+      const [row] = await db.rows<{ v: string }>(
+        sql`select version::text as v from codex_pool.pool`,
+      );
       return Number(row?.v ?? 0);
     };
-    last = await guarded(this.opts.url, readVersion);
+    let last = await guarded(this.opts.url, readVersion);
+    let closed = false;
+    // Nothing is told after close(), whatever was still under way then.
+    const changed = (): void => {
+      if (!closed) onChange();
+    };
     const seen = (version: number): void => {
       if (version !== last) {
         last = version;
-        onChange();
+        changed();
       }
     };
-    // Push where the connection allows LISTEN; missed notifications (a reconnect) are covered by
-    // the onlisten re-read, and a pooler that swallows LISTEN by the version poll below.
-    let listener: Sql | null = null;
-    let unlisten: (() => Promise<void>) | null = null;
+    // A failed read loses nothing: the next poll (or the next read of the pool) sees the change.
+    const check = (): Promise<void> => readVersion().then(seen, () => undefined);
+    // Push where the connection allows LISTEN. Its first connection only closes the gap between
+    // the version read above and the LISTEN; after a reconnect, whatever was notified meanwhile is
+    // lost, so the subscriber re-reads. A pooler that swallows LISTEN is covered by the poll.
+    let listening: Listening | null = null;
     try {
-      listener = await connect(this.opts.listenUrl ?? this.opts.url, { max: 1 });
-      let first = true;
-      const request = await listener.listen(
+      listening = await listen(
+        this.opts.listenUrl ?? this.opts.url,
         CHANNEL,
-        (payload) => seen(Number(payload)),
-        () => {
-          if (first) {
-            first = false;
-            return;
-          }
-          onChange();
+        {
+          notified: (payload) => seen(Number(payload)),
+          connected: (first) => {
+            if (first) {
+              void check();
+              return;
+            }
+            void readVersion()
+              .then(
+                (version) => void (last = version),
+                () => undefined,
+              )
+              .finally(changed);
+          },
         },
+        this.connectOptions(),
       );
-      unlisten = () => request.unlisten();
     } catch {
-      // No LISTEN here (a pooler in transaction mode): the poll alone carries changes.
-      await listener?.end({ timeout: 1 }).catch(() => undefined);
-      listener = null;
+      // The listen URL cannot even be parsed: the poll alone carries changes.
+      listening = null;
     }
     let busy = false;
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
-      readVersion()
-        .then(seen)
-        // A failed poll loses nothing: the next one (or the next read) sees the change.
-        .catch(() => undefined)
-        .finally(() => (busy = false));
+      void check().finally(() => (busy = false));
     }, options.pollMs ?? 2000);
     timer.unref();
     return {
       close: async () => {
+        closed = true;
         clearInterval(timer);
-        await unlisten?.().catch(() => undefined);
-        await listener?.end({ timeout: 1 }).catch(() => undefined);
+        await listening?.close();
       },
     };
   }
 
   async close(): Promise<void> {
-    const sql = this.sqlHandle;
-    this.sqlHandle = null;
+    const db = this.dbHandle;
+    this.dbHandle = null;
     this.opening = null;
-    await sql?.end({ timeout: 2 });
+    await db?.end(2000);
   }
 }
 
@@ -498,11 +514,6 @@ export class PgPoolStore implements PoolStore {
  */
 export function holdLimitMs(lockWaitMs: number): number {
   return Math.max(1000, Math.floor(lockWaitMs / 2));
-}
-
-/** jsonb parameters are JSON values; an account document always is one. */
-function json(value: Record<string, unknown>): Parameters<TxSql["json"]>[0] {
-  return value as Parameters<TxSql["json"]>[0];
 }
 
 function wrongKey(location: string): DatabaseKeyError {
