@@ -11,11 +11,11 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PASSWORD_ROLE } from "../../src/bench/pg-cluster.js";
 import { upsertAccount } from "../../src/pool/accounts.js";
 import { openPoolStore } from "../../src/pool/open-store.js";
-import { connect, sql, type Db } from "../../src/pool/pg/client.js";
+import { clientConfig, connect, sql, type Db, type Tx } from "../../src/pool/pg/client.js";
 import { DatabaseError } from "../../src/pool/pg/db.js";
 import { PgPoolStore } from "../../src/pool/pg/pg-store.js";
 import { sealTokens } from "../../src/pool/pg/rows.js";
@@ -121,6 +121,47 @@ function counter(): {
   };
 }
 
+/** Warnings the process emitted (the client's would reach the user's terminal on stderr). */
+const warnings: string[] = [];
+const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+beforeEach(() => {
+  warnings.length = 0;
+  process.on("warning", onWarning);
+});
+afterEach(() => {
+  process.off("warning", onWarning);
+});
+
+describe("reading a database URL", () => {
+  it("keeps libpq's sslmode, takes the URL's password, and warns about nothing", async () => {
+    const base = "postgres://alice:pw@db.example.com:6543/codex";
+    const require = await clientConfig(`${base}?sslmode=require`, "codex-pool");
+    expect(require).toMatchObject({
+      host: "db.example.com",
+      port: 6543,
+      user: "alice",
+      password: "pw",
+      database: "codex",
+      ssl: { rejectUnauthorized: false },
+      application_name: "codex-pool",
+    });
+    expect((await clientConfig(`${base}?sslmode=verify-full`, "x")).ssl).toEqual({});
+    expect((await clientConfig(`${base}?sslmode=disable`, "x")).ssl).toBe(false);
+    expect((await clientConfig(base, "x")).ssl).toBeUndefined();
+    // No password in the URL: asked for only when the server wants one, from PGPASSWORD.
+    const bare = await clientConfig("postgres://alice@db.example.com/codex", "x", {
+      PGPASSWORD: "from-env",
+    });
+    expect(typeof bare.password).toBe("function");
+    expect((bare.password as () => string)()).toBe("from-env");
+    const none = await clientConfig("postgres://alice@db.example.com/codex", "x", {});
+    expect(() => (none.password as () => string)()).toThrow(
+      /asks for a password and none was given/,
+    );
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe.skipIf(cluster === null)("the connection to the shared pool's database", () => {
   it("a transaction whose connection the server ends mid-way fails clearly; its process lives on and its next transaction commits", async () => {
     await using dir = await tempDir();
@@ -170,6 +211,41 @@ describe.skipIf(cluster === null)("the connection to the shared pool's database"
     });
     const row = (await store.read()).accounts[0];
     expect(row).toMatchObject({ id: a.id, email: "user1@example.com", label: "next" });
+  });
+
+  it("a transaction's statements run one after another, none after it ended, and nothing is printed", async () => {
+    await using dir = await tempDir();
+    const { url } = await world(dir);
+    const db = await connect(url, { max: 2 });
+    try {
+      let leaked: Tx | null = null;
+      const got = await db.transaction(async (tx) => {
+        leaked = tx;
+        // Sent together, answered in order on the transaction's one connection.
+        return Promise.all(
+          [1, 2, 3, 4, 5].map((n) =>
+            tx.rows<{ n: number; pid: number }>(
+              sql`select ${n}::int as n, pg_backend_pid() as pid`,
+            ),
+          ),
+        );
+      });
+      expect(got.map((r) => r[0]!.n)).toEqual([1, 2, 3, 4, 5]);
+      expect(new Set(got.map((r) => r[0]!.pid)).size).toBe(1);
+      await expect(leaked!.rows(sql`select 1`)).rejects.toThrow(/after its transaction ended/);
+      // A failed statement rolls the transaction back; the connection serves the next one.
+      await db.count(sql`create table t (v int)`);
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.count(sql`insert into t values (1)`);
+          await tx.rows(sql`select ${"not a number"}::int`);
+        }),
+      ).rejects.toThrow(DatabaseError);
+      expect(await db.rows(sql`select count(*)::int as n from t`)).toEqual([{ n: 0 }]);
+    } finally {
+      await db.end(1000);
+    }
+    expect(warnings).toEqual([]);
   });
 
   it("a LISTEN connection the server ends comes back, and a change made while it was down is seen", async () => {
