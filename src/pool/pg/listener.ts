@@ -9,7 +9,7 @@
  * Its `error` events are handled (an unhandled one would end the process).
  */
 import type pg from "pg";
-import { clientConfig, loadPg } from "./client.js";
+import { clientConfig, loadPg } from "./connection-settings.js";
 import type { Env } from "../../platform/paths.js";
 
 export interface ListenHandlers {
