@@ -5,7 +5,7 @@
  * and turn bracketed paste and focus reporting off — before B starts and at the end. And no line of
  * codex-pool's is ever written while a codex TUI has the screen.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFailed } from "vitest";
 import { fixture, haveCodex } from "./e2e-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
@@ -59,6 +59,11 @@ describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, ra
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
     await using pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project, { raw: true });
+    onTestFailed(async () => {
+      // What a person would have seen, and what reached the service, to explain a failure.
+      const requests = fx.sim.requests().map((r) => `${r.kind} ${r.accountId ?? "-"} ${r.status}`);
+      process.stderr.write(`pane:\n${await pane.capture()}\nrequests:\n${requests.join("\n")}\n`);
+    });
     await pane.waitFor("Ask Codex");
     const turns = () => fx.sim.requests().filter((r) => r.kind === "turn");
     await submitPrompt(pane, "first task", () => turns().length);
