@@ -16,36 +16,16 @@ import { LockTimeoutError } from "../../platform/errors.js";
 import { withLock } from "../../platform/lock.js";
 import { ensurePrivateDir } from "../../platform/atomic-file.js";
 import type { Env, PoolPaths } from "../../platform/paths.js";
-import { LEASE_TTL_MS } from "../live-sessions.js";
 import { POOL_VERSION, PoolSchema, type LiveSession, type Pool } from "../schema.js";
 import type { PoolStore, StoreSubscription, TransactContext, TransactOptions } from "../store.js";
 import { DatabaseKeyError, TokenCipher, keyCheckMatches, makeKeyCheck } from "./crypto.js";
 import { connect, jsonb, sql, type Db, type Queryable, type Tx } from "./client.js";
 import { CHANNEL, POOL_LOCK_KEY, guarded, redactDatabaseUrl, sanitizeDbError } from "./db.js";
 import { replayJournal } from "./journal.js";
-import { listen, type Listening } from "./listener.js";
+import { subscribeToChanges } from "./pg-subscribe.js";
+import { writeChanges } from "./pg-write.js";
 import { assertMigrated } from "./migrate.js";
-import {
-  accountOf,
-  docOf,
-  sameTokenFields,
-  sealTokens,
-  sessionKey,
-  sessionOf,
-  type AccountRow,
-  type AuditEvent,
-  type SessionRow,
-} from "./rows.js";
-
-/**
- * A session's lease, as its holder wrote it (expiry − heartbeat), becomes the same span on the
- * database clock; bounded so a bad clock on one machine cannot hold an account for ever.
- */
-function leaseTtlMs(s: LiveSession): number {
-  if (s.expiresAt === undefined) return LEASE_TTL_MS;
-  const span = Date.parse(s.expiresAt) - Date.parse(s.heartbeatAt);
-  return Math.min(Math.max(span, 1000), 3600_000);
-}
+import { accountOf, sessionOf, type AccountRow, type AuditEvent, type SessionRow } from "./rows.js";
 
 /**
  * Every session row as a live-session entry (expired ones too, until the next transaction prunes
@@ -117,6 +97,11 @@ export class PgPoolStore implements PoolStore {
 
   get url(): string {
     return this.opts.url;
+  }
+
+  /** Where LISTEN connects: the direct URL when the main one goes through a pooler. */
+  get listenUrl(): string | undefined {
+    return this.opts.listenUrl;
   }
 
   /** Connects, checks the schema and the key, and replays this machine's journal (once). */
@@ -270,7 +255,7 @@ export class PgPoolStore implements PoolStore {
       const result = await change(loaded.pool, context);
       const after = PoolSchema.parse(loaded.pool); // a bug in `change` must not reach the rows
       signal?.throwIfAborted();
-      const changed = await this.write(tx, cipher, before, after, loaded.generations, events);
+      const changed = await writeChanges(tx, cipher, before, after, loaded.generations, events);
       if (changed || events.length > 0) await this.finish(tx, events);
       return result;
     });
@@ -292,211 +277,8 @@ export class PgPoolStore implements PoolStore {
     return Number(version);
   }
 
-  /** Writes what differs between `before` and `after`; returns whether anything did. */
-  private async write(
-    tx: Tx,
-    cipher: TokenCipher,
-    before: Pool,
-    after: Pool,
-    generations: Map<string, number>,
-    events: AuditEvent[],
-  ): Promise<boolean> {
-    let changed = false;
-    const firstEvent = events.length;
-    const old = new Map(before.accounts.map((a) => [a.id, a]));
-    const kept = new Set(after.accounts.map((a) => a.id));
-    for (const a of before.accounts) {
-      if (kept.has(a.id)) continue;
-      await tx.count(sql`delete from codex_pool.accounts where id = ${a.id}`);
-      events.push({ account: a.id, action: "remove" });
-      changed = true;
-    }
-    for (const a of after.accounts) {
-      const b = old.get(a.id);
-      if (b === undefined) {
-        const sealed = sealTokens(cipher, a.id, 1, a.tokens);
-        await tx.count(sql`
-          insert into codex_pool.accounts
-            (id, position, chatgpt_account_id, email, doc, token_generation, access_token,
-             refresh_token, id_token, access_expires_at, last_refresh_at)
-          values (${a.id}, 0, ${a.accountId}, ${a.email}, ${jsonb(docOf(a))}::jsonb, 1,
-                  ${sealed.access_token}, ${sealed.refresh_token}, ${sealed.id_token},
-                  ${sealed.access_expires_at}, ${sealed.last_refresh_at})`);
-        events.push({ account: a.id, action: "login", detail: { generation: 1 } });
-        changed = true;
-        continue;
-      }
-      if (!sameTokenFields(a.tokens, b.tokens)) {
-        const gen = (generations.get(a.id) ?? 0) + 1;
-        const sealed = sealTokens(cipher, a.id, gen, a.tokens);
-        const rows = await tx.count(sql`
-          update codex_pool.accounts set token_generation = ${gen},
-            access_token = ${sealed.access_token}, refresh_token = ${sealed.refresh_token},
-            id_token = ${sealed.id_token}, access_expires_at = ${sealed.access_expires_at},
-            last_refresh_at = ${sealed.last_refresh_at}, updated_at = clock_timestamp()
-          where id = ${a.id} and token_generation = ${gen - 1}`);
-        // Impossible under the pool lock; a lost row must fail the whole transaction, not half.
-        if (rows !== 1) throw new Error(`account ${a.id} changed under the pool lock`);
-        const login = b.state.kind !== "ok" && a.state.kind === "ok";
-        events.push({
-          account: a.id,
-          action: login ? "login" : "refresh",
-          detail: { generation: gen },
-        });
-        changed = true;
-      }
-      const docA = JSON.stringify(docOf(a));
-      if (docA !== JSON.stringify(docOf(b)) || a.accountId !== b.accountId || a.email !== b.email) {
-        await tx.count(sql`
-          update codex_pool.accounts set doc = ${jsonb(docOf(a))}::jsonb,
-            chatgpt_account_id = ${a.accountId}, email = ${a.email}, updated_at = clock_timestamp()
-          where id = ${a.id}`);
-        if (a.state.kind !== b.state.kind && a.state.kind !== "ok") {
-          events.push({ account: a.id, action: a.state.kind, detail: { reason: a.state.reason } });
-        }
-        changed = true;
-      }
-    }
-    const order = after.accounts.map((a) => a.id);
-    const oldOrder = before.accounts.map((a) => a.id).filter((id) => kept.has(id));
-    if (order.join("\u0000") !== oldOrder.join("\u0000")) {
-      await tx.count(sql`
-        update codex_pool.accounts a set position = v.ord
-          from unnest(${order}::text[]) with ordinality as v(id, ord)
-         where a.id = v.id`);
-      changed = true;
-    }
-    if (after.defaultAccount !== before.defaultAccount) {
-      await tx.count(sql`update codex_pool.pool set default_account = ${after.defaultAccount}`);
-      changed = true;
-    }
-    // A session's release is told before what happened to accounts (a removal), its lease after.
-    const releases: AuditEvent[] = [];
-    const leases: AuditEvent[] = [];
-    const sessions = await this.writeSessions(tx, before, after, releases, leases);
-    events.splice(firstEvent, 0, ...releases);
-    events.push(...leases);
-    return sessions || changed;
-  }
-
-  private async writeSessions(
-    tx: Tx,
-    before: Pool,
-    after: Pool,
-    releases: AuditEvent[],
-    leases: AuditEvent[],
-  ): Promise<boolean> {
-    let changed = false;
-    const old = new Map(before.sessions.map((s) => [sessionKey(s), s]));
-    const kept = new Set(after.sessions.map(sessionKey));
-    for (const s of before.sessions) {
-      if (kept.has(sessionKey(s))) continue;
-      await tx.count(
-        sql`delete from codex_pool.sessions where host = ${s.host} and pid = ${s.pid}`,
-      );
-      releases.push({
-        account: s.account,
-        action: "release",
-        detail: { host: s.host, pid: s.pid },
-      });
-      changed = true;
-    }
-    for (const s of after.sessions) {
-      const b = old.get(sessionKey(s));
-      if (b !== undefined && JSON.stringify(b) === JSON.stringify(s)) continue;
-      // The lease is renewed by the database clock: heartbeat now, expiry now + its TTL.
-      const ttl = `${leaseTtlMs(s)} milliseconds`;
-      const holds = s.holdsRefreshToken !== false;
-      await tx.count(sql`
-        insert into codex_pool.sessions
-          (host, pid, account, session_id, phase, started_at, heartbeat_at, expires_at,
-           holds_refresh_token)
-        values (${s.host}, ${s.pid}, ${s.account}, ${s.sessionId}, ${s.phase}, clock_timestamp(),
-                clock_timestamp(), clock_timestamp() + ${ttl}::interval, ${holds})
-        on conflict (host, pid) do update set account = excluded.account,
-          session_id = excluded.session_id, phase = excluded.phase,
-          heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
-          holds_refresh_token = excluded.holds_refresh_token`);
-      if (b === undefined || b.account !== s.account) {
-        leases.push({
-          account: s.account,
-          action: "lease",
-          detail: { host: s.host, pid: s.pid, from: b?.account ?? null },
-        });
-      }
-      changed = true;
-    }
-    return changed;
-  }
-
-  async subscribe(
-    onChange: () => void,
-    options: { pollMs?: number } = {},
-  ): Promise<StoreSubscription> {
-    const { db } = await this.ready();
-    const readVersion = async (): Promise<number> => {
-      const [row] = await db.rows<{ v: string }>(
-        sql`select version::text as v from codex_pool.pool`,
-      );
-      return Number(row?.v ?? 0);
-    };
-    let last = await guarded(this.opts.url, readVersion);
-    let closed = false;
-    // Nothing is told after close(), whatever was still under way then.
-    const changed = (): void => {
-      if (!closed) onChange();
-    };
-    const seen = (version: number): void => {
-      if (version !== last) {
-        last = version;
-        changed();
-      }
-    };
-    // A failed read loses nothing: the next poll (or the next read of the pool) sees the change.
-    const check = (): Promise<void> => readVersion().then(seen, () => undefined);
-    // Push where the connection allows LISTEN. Its first connection only closes the gap between
-    // the version read above and the LISTEN; after a reconnect, whatever was notified meanwhile is
-    // lost, so the subscriber re-reads. A pooler that swallows LISTEN is covered by the poll.
-    let listening: Listening | null = null;
-    try {
-      listening = await listen(
-        this.opts.listenUrl ?? this.opts.url,
-        CHANNEL,
-        {
-          notified: (payload) => seen(Number(payload)),
-          connected: (first) => {
-            if (first) {
-              void check();
-              return;
-            }
-            void readVersion()
-              .then(
-                (version) => void (last = version),
-                () => undefined,
-              )
-              .finally(changed);
-          },
-        },
-        this.connectOptions(),
-      );
-    } catch {
-      // The listen URL cannot even be parsed: the poll alone carries changes.
-      listening = null;
-    }
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void check().finally(() => (busy = false));
-    }, options.pollMs ?? 2000);
-    timer.unref();
-    return {
-      close: async () => {
-        closed = true;
-        clearInterval(timer);
-        await listening?.close();
-      },
-    };
+  subscribe(onChange: () => void, options: { pollMs?: number } = {}): Promise<StoreSubscription> {
+    return subscribeToChanges(this, onChange, options);
   }
 
   async close(): Promise<void> {
