@@ -1,5 +1,4 @@
 /** Doctor check of the codex binary: found, runs, and its version against the one we test with. */
-import { execFile } from "node:child_process";
 import {
   CODEX_INSTALL_COMMAND,
   CODEX_INSTALL_HINT,
@@ -7,19 +6,11 @@ import {
   resolveCodexBinary,
   TESTED_CODEX_VERSIONS,
 } from "../codex/binary.js";
+import { printedVersion, versionIn } from "../codex/version.js";
 import { errorMessage } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
-
-function versionOf(file: string, env: Env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, ["--version"], { timeout: 10_000, env: { ...env } }, (error, stdout) => {
-      if (error) reject(new Error(error.message, { cause: error }));
-      else resolve(stdout.trim());
-    });
-  });
-}
 
 export async function checkCodexBinary(env: Env, settings: Settings): Promise<Finding[]> {
   let binary;
@@ -32,7 +23,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
   }
   let printed: string;
   try {
-    printed = await versionOf(binary.path, { ...env, ...binary.env });
+    printed = await printedVersion(binary.path, { ...env, ...binary.env });
   } catch (error) {
     return [
       fail(
@@ -43,7 +34,7 @@ export async function checkCodexBinary(env: Env, settings: Settings): Promise<Fi
       ),
     ];
   }
-  const version = /(\d+\.\d+\.\d+)/.exec(printed)?.[1] ?? "unknown";
+  const version = versionIn(printed) ?? "unknown";
   const where = `codex ${version} at ${binary.path} (${binary.source}, ${binary.kind})`;
   return [
     isTestedCodexVersion(version)

@@ -49,6 +49,25 @@ export function liveSessionAccounts(
   return accounts;
 }
 
+/**
+ * Accounts whose refresh token a live session's codex holds now (relaunch mode, or an entry of a
+ * codex-pool that does not record its mode): nothing else may refresh them (decision 3). A live-mode
+ * session's codex holds none (decision 11).
+ */
+export function refreshHeldAccounts(
+  pool: Pool,
+  now: number,
+  isAlive: AliveCheck = defaultAliveCheck,
+  except: SessionIdentity | null = null,
+): Set<string> {
+  const accounts = new Set<string>();
+  for (const s of pool.sessions) {
+    if (except !== null && isSelf(s, except)) continue;
+    if (s.mode !== "live" && isLive(s, now, isAlive)) accounts.add(s.account);
+  }
+  return accounts;
+}
+
 /** Drops entries that are no longer live; returns how many. */
 export function pruneSessions(pool: Pool, now: number, isAlive: AliveCheck): number {
   const before = pool.sessions.length;

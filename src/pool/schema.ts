@@ -168,6 +168,12 @@ export const LiveSessionSchema = z.object({
   account: z.string(),
   sessionId: z.string().nullable(),
   phase: z.enum(["running", "draining", "switching", "waiting"]),
+  /**
+   * How the session moves between accounts. "live": its codex holds access tokens only, the pool
+   * refreshes (docs/decisions.md decision 11); "relaunch" (or absent, an older codex-pool): its
+   * codex holds the account's refresh token while it runs (decision 3).
+   */
+  mode: z.enum(["live", "relaunch"]).optional(),
   startedAt: IsoTime,
   heartbeatAt: IsoTime,
 });

@@ -52,6 +52,8 @@ export interface LiveEntry {
   readonly account: string;
   readonly sessionId: string | null;
   readonly phase: LivePhase;
+  /** How the session moves (whether its codex holds a refresh token); absent: not known yet. */
+  readonly mode?: LiveSession["mode"];
 }
 
 /** Sets (or adds) our entry in a pool being changed inside a transaction. */
@@ -62,6 +64,7 @@ export function putSession(pool: Pool, me: SessionIdentity, entry: LiveEntry, no
     existing.account = entry.account;
     existing.sessionId = entry.sessionId;
     existing.phase = entry.phase;
+    if (entry.mode !== undefined) existing.mode = entry.mode;
     existing.heartbeatAt = at;
     return;
   }
@@ -85,6 +88,8 @@ export class LiveSessionRecord {
   private readonly isAlive: AliveCheck;
   private entry: LiveEntry | null = null;
   private timer: Timer | null = null;
+  /** Recorded with every entry that does not say its own (e.g. a selection's claim). */
+  mode: LiveSession["mode"] | undefined = undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(options: LiveSessionOptions) {
@@ -107,7 +112,8 @@ export class LiveSessionRecord {
       this.entry !== null &&
       this.entry.account === entry.account &&
       this.entry.sessionId === entry.sessionId &&
-      this.entry.phase === entry.phase;
+      this.entry.phase === entry.phase &&
+      this.entry.mode === entry.mode;
     this.entry = entry;
     if (this.timer === null) this.beat();
     if (!same) await this.write();
@@ -134,7 +140,8 @@ export class LiveSessionRecord {
   private put(pool: Pool, entry: LiveEntry): void {
     const now = this.opts.clock.now();
     pruneSessions(pool, now, this.isAlive);
-    putSession(pool, this.me, entry, now);
+    const mode = entry.mode ?? this.mode;
+    putSession(pool, this.me, mode === undefined ? entry : { ...entry, mode }, now);
   }
 
   private write(): Promise<void> {

@@ -171,6 +171,28 @@ export function moveTo(
   );
 }
 
+/**
+ * The switching port moved the session to `account` by itself, mid-turn (live mode: codex's
+ * refresh request for an account that can no longer sign in was answered with the next one). The
+ * turn goes on; the machine records the switch and says so, like one of its own.
+ */
+export function accountReplaced(state: State, account: AccountRef): Step {
+  const { ctx } = state;
+  if (ctx.account === null || ctx.account.id === account.id) return step(state);
+  const next = withPhase(state, state.phase, {
+    account,
+    previous: ctx.account,
+    served: servedWith(ctx, account),
+    switches: ctx.switches + 1,
+    lastCause: "signed-out",
+    pressure: "ok",
+    prewarm: "idle",
+    next: null,
+    hold: false,
+  });
+  return step(next, ...announcement(ctx, account, "signed-out"));
+}
+
 /** Attempts at a continuation before the user is told it waits for them. */
 export const CONTINUATION_ATTEMPTS = 2;
 

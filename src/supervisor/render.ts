@@ -18,6 +18,13 @@ export function shortSession(id: string): string {
 const CAUSE_TEXT: Record<SwitchCause, string> = {
   limit: "usage limit reached",
   floor: "quota at its floor",
+  "signed-out": "its sign-in was refused and could not be renewed",
+};
+
+const CAUSE_JSON: Record<SwitchCause, string> = {
+  limit: "usage_limit",
+  floor: "quota_floor",
+  "signed-out": "signed_out",
 };
 
 /** The switch line, with both accounts' quota from `source` (a pool just read, or the store). */
@@ -69,7 +76,7 @@ export function attributionJson(
     account: account.label,
     account_id: account.id,
     switched_from: previous === null ? null : previous.label,
-    reason: cause === null ? null : cause === "limit" ? "usage_limit" : "quota_floor",
+    reason: cause === null ? null : CAUSE_JSON[cause],
     exit_code: code,
     thread_id: sessionId,
     warnings,

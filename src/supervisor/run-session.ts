@@ -100,6 +100,7 @@ class SessionRunner {
       case "turnEnded":
       case "pressure":
       case "continuationMissed":
+      case "accountReplaced":
         this.fromCodex(event);
         return;
     }

@@ -10,13 +10,12 @@ import { describe, expect, it, onTestFailed } from "vitest";
 import { TurnRunningError } from "../../src/app-server/errors.js";
 import type { LiveEvent } from "../../src/app-server/events.js";
 import { haveCodex } from "../supervisor/e2e-helpers.js";
-import { haveTmux, submitPrompt } from "../supervisor/tmux.js";
+import { haveTmux, submitPrompt, type Pane } from "../supervisor/tmux.js";
 import {
   filesContaining,
   liveWorld,
   startTui,
   USER_ACCOUNT,
-  type CommandPane,
   type LiveWorld,
 } from "./live-world.js";
 
@@ -54,7 +53,7 @@ async function titleDone(world: LiveWorld): Promise<void> {
 }
 
 /** Types a prompt and presses Enter until the simulator sees a request carrying it. */
-async function submit(world: LiveWorld, pane: CommandPane, text: string): Promise<void> {
+async function submit(world: LiveWorld, pane: Pane, text: string): Promise<void> {
   await submitPrompt(
     pane,
     text,
@@ -63,7 +62,7 @@ async function submit(world: LiveWorld, pane: CommandPane, text: string): Promis
 }
 
 /** The world's diagnostics on stderr when the test fails. */
-function reportOnFailure(world: LiveWorld, pane: CommandPane): void {
+function reportOnFailure(world: LiveWorld, pane: Pane): void {
   onTestFailed(async () => {
     process.stderr.write(`${await world.diagnostics(pane)}\n`);
   });

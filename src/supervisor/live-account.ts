@@ -1,0 +1,247 @@
+/**
+ * The account a live session's app-server holds (live.ts): which one it is, the access token
+ * handed to codex, the pool's refresh of it (live-tokens.ts, docs/decisions.md decision 11) and
+ * its quota as codex reports it (docs/codex-app-server.md §3).
+ *
+ * - Tokens: the token handed over is replaced between turns ahead of its expiry, so codex never
+ *   meets a 401; codex's refresh request after one is answered with the same account refreshed,
+ *   or, when that account can no longer sign in, with the next one (`onReplaced`).
+ * - Quota: `account/rateLimits/updated` is sparse, so each update is laid over the last picture of
+ *   the same account before it is parsed (src/quota/parse-rate-limits.ts) and stored; a limit hit
+ *   marks it reached; a timer re-checks /wham/usage every quotaPollSeconds in case no turn says.
+ */
+import type { LiveController } from "../app-server/controller.js";
+import { TurnRunningError } from "../app-server/errors.js";
+import type { AppServerRateLimits, SuppliedAccount } from "../app-server/messages.js";
+import type { Clock, Timer } from "../platform/clock.js";
+import {
+  AccountNotFoundError,
+  CancelledError,
+  errorMessage,
+  NeedsLoginError,
+} from "../platform/errors.js";
+import type { QuotaSnapshot } from "../pool/schema.js";
+import { QuotaParseError } from "../quota/fields.js";
+import { mergeAppServerRateLimits, parseAppServerRateLimits } from "../quota/parse-rate-limits.js";
+import {
+  refreshDueAt,
+  supplyAccount,
+  TokensHeldError,
+  type LiveTokenDeps,
+  type Supplied,
+} from "./live-tokens.js";
+import type { AccountRef } from "./machine.js";
+import type { WatchEvent } from "./watch.js";
+
+/** Codex waits 10 s for a refresh answer (docs/codex-app-server.md §3): ours must come sooner. */
+export const REFRESH_ANSWER_MS = 8_000;
+/** A timer further out is set in steps (a JavaScript timer fires at once past ~24.8 days). */
+const LONGEST_TIMER_MS = 24 * 3600_000;
+
+export interface LiveAccountDeps {
+  readonly clock: Clock;
+  readonly tokens: LiveTokenDeps;
+  readonly refreshSkewMs: number;
+  readonly quotaPollMs: number;
+  readonly probeTimeoutMs: number;
+  /** The controller of the running app-server (throws when it is gone). */
+  controller(): LiveController;
+  /** Stores a quota observation of an account and returns the pressure it puts on it. */
+  observe(accountId: string, snapshot: QuotaSnapshot): Promise<WatchEvent | null>;
+  /** The account's /wham/usage now. */
+  probe(accountId: string, signal: AbortSignal): Promise<QuotaSnapshot | null>;
+  /** Chooses and claims the next account when the running one can no longer sign in. */
+  replacement(exclude: readonly string[], signal: AbortSignal): Promise<AccountRef | null>;
+  /** A pressure the quota puts on the account. */
+  onPressure(event: WatchEvent): void;
+  /** The session now runs on `account`: codex's refresh request was answered with it. */
+  onReplaced(account: AccountRef): void;
+  /** Something the user should hear of after codex exits (said once). */
+  warn(line: string): void;
+}
+
+export class LiveAccount {
+  private ref: AccountRef | null = null;
+  private handed: string | null = null;
+  private rateLimits: unknown = null;
+  private refreshTimer: Timer | null = null;
+  private pollTimer: Timer | null = null;
+  private stopped = false;
+  private readonly deps: LiveAccountDeps;
+
+  constructor(deps: LiveAccountDeps) {
+    this.deps = deps;
+  }
+
+  /** The account the app-server holds, or gets when the next client attaches. */
+  get current(): AccountRef | null {
+    return this.ref;
+  }
+
+  /** The tokens to hand codex for `ref`, refreshed by the pool first when due. */
+  supply(ref: AccountRef, replacing?: string): Promise<Supplied> {
+    return supplyAccount(this.deps.tokens, ref.id, {
+      ...(replacing !== undefined ? { replacing } : {}),
+      signal: AbortSignal.timeout(REFRESH_ANSWER_MS),
+    });
+  }
+
+  /** `ref` was handed to the app-server with `supplied` (logged in, or kept for the next attach). */
+  holds(ref: AccountRef, supplied: Supplied): void {
+    if (this.ref?.id !== ref.id) this.rateLimits = null; // another account's picture
+    this.ref = ref;
+    this.handed = supplied.supplied.accessToken;
+    this.scheduleRefresh(supplied);
+    if (this.pollTimer === null) this.poll();
+  }
+
+  /** Logs `supplied` in between turns, waiting for every turn to end (never during one, §3). */
+  async loginBetweenTurns(supplied: SuppliedAccount, signal?: AbortSignal): Promise<void> {
+    const controller = this.deps.controller();
+    for (;;) {
+      await abortable(controller.idle(), signal);
+      try {
+        await controller.login(supplied);
+        return;
+      } catch (error) {
+        // A turn started between our check and the login: wait for it to end too.
+        if (!(error instanceof TurnRunningError)) throw error;
+      }
+    }
+  }
+
+  /** Codex's refresh request after a 401 (docs/codex-app-server.md §3), within its 10 s. */
+  async answerRefresh(): Promise<SuppliedAccount> {
+    const current = this.ref;
+    if (current === null) throw new Error("no account is running");
+    try {
+      const fresh = await this.supply(current, this.handed ?? undefined);
+      this.holds(current, fresh);
+      return fresh.supplied;
+    } catch (error) {
+      const gone =
+        error instanceof NeedsLoginError ||
+        error instanceof TokensHeldError ||
+        error instanceof AccountNotFoundError;
+      if (!gone) throw error; // codex asks again (about every 10 s, §8)
+      const next = await this.deps.replacement(
+        [current.id],
+        AbortSignal.timeout(REFRESH_ANSWER_MS),
+      );
+      if (next === null) throw error;
+      const supplied = await this.supply(next);
+      this.holds(next, supplied);
+      this.deps.warn(
+        `${current.label} could not sign in again (${errorMessage(error)}); codex went on with ${next.label}`,
+      );
+      this.deps.onReplaced(next);
+      return supplied.supplied;
+    }
+  }
+
+  /** A rate-limit update of the running account. */
+  rateLimitsUpdated(update: AppServerRateLimits): void {
+    this.rateLimits = mergeAppServerRateLimits(this.rateLimits, update);
+    this.observe(this.snapshot(false));
+  }
+
+  /** The running account's turn failed on its usage limit: its last picture, marked reached. */
+  limitHit(): void {
+    this.observe(this.snapshot(true));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.refreshTimer?.cancel();
+    this.pollTimer?.cancel();
+  }
+
+  private snapshot(limitReached: boolean): QuotaSnapshot | null {
+    try {
+      const now = new Date(this.deps.clock.now());
+      return parseAppServerRateLimits(this.rateLimits, now, { limitReached });
+    } catch (error) {
+      if (error instanceof QuotaParseError) return null; // the next reading says the same
+      throw error;
+    }
+  }
+
+  private observe(snapshot: QuotaSnapshot | null, who: AccountRef | null = this.ref): void {
+    if (snapshot === null || who === null) return;
+    this.deps.observe(who.id, snapshot).then(
+      (event) => {
+        if (event !== null && !this.stopped) this.deps.onPressure(event);
+      },
+      (error: unknown) => this.deps.warn(`recording the session's quota: ${errorMessage(error)}`),
+    );
+  }
+
+  private poll(): void {
+    this.pollTimer = this.deps.clock.setTimer(
+      () => {
+        const who = this.ref;
+        if (this.stopped) return;
+        if (who !== null) {
+          this.deps
+            .probe(who.id, AbortSignal.timeout(this.deps.probeTimeoutMs))
+            .then((snapshot) => this.observe(snapshot, who))
+            .catch(() => undefined); // a probe that fails says nothing new; the next one asks
+        }
+        this.poll();
+      },
+      this.deps.quotaPollMs,
+      { weak: true },
+    );
+  }
+
+  private scheduleRefresh(supplied: Supplied): void {
+    this.refreshTimer?.cancel();
+    const { clock } = this.deps;
+    const due = refreshDueAt(supplied.account.tokens, clock.now(), this.deps.refreshSkewMs);
+    const ref = this.ref;
+    if (due === null || ref === null) return;
+    this.refreshTimer = clock.setTimer(
+      () => {
+        if (this.stopped || this.ref?.id !== ref.id) return;
+        if (clock.now() < due) {
+          this.scheduleRefresh(supplied); // a long wait, set in steps
+          return;
+        }
+        // Refreshed by the pool, logged in between turns: codex never meets the expiry (§3).
+        this.supply(ref)
+          .then(async (fresh) => {
+            if (this.stopped || this.ref?.id !== ref.id) return;
+            await this.loginBetweenTurns(fresh.supplied);
+            this.holds(ref, fresh);
+          })
+          .catch((error: unknown) => {
+            // Codex asks for fresh tokens itself once this one is refused: answered then.
+            this.deps.warn(`renewing ${ref.label}'s access token: ${errorMessage(error)}`);
+          });
+      },
+      Math.min(LONGEST_TIMER_MS, Math.max(0, due - clock.now())),
+      { weak: true },
+    );
+  }
+}
+
+/** `promise`, or a rejection with CancelledError when `signal` aborts first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  const cancelled = (): CancelledError => new CancelledError("stopped before codex started");
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
