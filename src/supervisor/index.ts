@@ -22,6 +22,8 @@ import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
 import { applySnapshot } from "../quota/commit.js";
 import { probeAccount } from "../quota/probe-account.js";
+import { takeBackTokens } from "../codex/adopt.js";
+import { accountHomePath } from "../codex/overlay-home.js";
 import { codexVersion } from "../codex/version.js";
 import { chooseAccount, reuseRecentProbes } from "./choose.js";
 import { createLivePort } from "./live.js";
@@ -270,6 +272,10 @@ export async function superviseSession(
     isFresh: (tokens) => refresher.isFresh(tokens),
     ensureFresh: (id, opts) => refresher.ensureFresh(id, opts),
     refreshHeldElsewhere: heldElsewhere,
+    takeBack: async (account) => {
+      const home = accountHomePath(deps.paths.homesDir, account.id);
+      await takeBackTokens({ store, home, account });
+    },
   };
 
   /** A line for the user: held while codex owns the screen, and shown in a live TUI now. */

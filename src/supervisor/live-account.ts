@@ -7,8 +7,11 @@
  *   meets a 401; codex's refresh request after one is answered with the same account refreshed,
  *   or, when that account can no longer sign in, with the next one (`onReplaced`).
  * - Quota: `account/rateLimits/updated` is sparse, so each update is laid over the last picture of
- *   the same account before it is parsed (src/quota/parse-rate-limits.ts) and stored; a limit hit
- *   marks it reached; a timer re-checks /wham/usage every quotaPollSeconds in case no turn says.
+ *   the same account before it is parsed (src/quota/parse-rate-limits.ts). As with the rollout
+ *   (watch.ts), a reading is stored once it has settled for QUOTA_SETTLE_MS (each store is a pool
+ *   transaction), and a limit hit is stored at once, marked reached, before the turn's end is
+ *   reported, so the switch that follows judges the pool with it. A timer re-checks /wham/usage
+ *   every quotaPollSeconds in case no turn says.
  */
 import type { LiveController } from "../app-server/controller.js";
 import { TurnRunningError } from "../app-server/errors.js";
@@ -31,7 +34,7 @@ import {
   type Supplied,
 } from "./live-tokens.js";
 import type { AccountRef } from "./machine.js";
-import type { WatchEvent } from "./watch.js";
+import { QUOTA_SETTLE_MS, type WatchEvent } from "./watch.js";
 
 /** Codex waits 10 s for a refresh answer (docs/codex-app-server.md §3): ours must come sooner. */
 export const REFRESH_ANSWER_MS = 8_000;
@@ -66,6 +69,8 @@ export class LiveAccount {
   private rateLimits: unknown = null;
   private refreshTimer: Timer | null = null;
   private pollTimer: Timer | null = null;
+  /** A reading waiting to settle before it is stored (a later one replaces it). */
+  private settling: { timer: Timer; who: AccountRef } | null = null;
   private stopped = false;
   private readonly deps: LiveAccountDeps;
 
@@ -139,21 +144,48 @@ export class LiveAccount {
     }
   }
 
-  /** A rate-limit update of the running account. */
+  /** A rate-limit update of the running account: stored once no newer one follows for a while. */
   rateLimitsUpdated(update: AppServerRateLimits): void {
     this.rateLimits = mergeAppServerRateLimits(this.rateLimits, update);
-    this.observe(this.snapshot(false));
+    const who = this.ref;
+    if (who === null || this.settling !== null) return;
+    const timer = this.deps.clock.setTimer(
+      () => {
+        if (this.settling?.timer !== timer) return;
+        this.settling = null;
+        void this.observe(this.snapshot(false), who);
+      },
+      QUOTA_SETTLE_MS,
+      { weak: true },
+    );
+    this.settling = { timer, who };
   }
 
-  /** The running account's turn failed on its usage limit: its last picture, marked reached. */
-  limitHit(): void {
-    this.observe(this.snapshot(true));
+  /**
+   * The running account's turn failed on its usage limit: its last picture, marked reached, is
+   * stored now (the reading waiting to settle is part of it). Settles once stored.
+   */
+  limitHit(): Promise<void> {
+    this.settling?.timer.cancel();
+    this.settling = null;
+    return this.observe(this.snapshot(true));
+  }
+
+  /** Stores the reading waiting to settle now (codex ended: no later one will come). */
+  flush(): Promise<void> {
+    const entry = this.settling;
+    if (entry === null) return Promise.resolve();
+    entry.timer.cancel();
+    this.settling = null;
+    return this.observe(this.snapshot(false), entry.who);
   }
 
   stop(): void {
     this.stopped = true;
     this.refreshTimer?.cancel();
     this.pollTimer?.cancel();
+    this.settling?.timer.cancel();
+    this.settling = null;
   }
 
   private snapshot(limitReached: boolean): QuotaSnapshot | null {
@@ -166,14 +198,17 @@ export class LiveAccount {
     }
   }
 
-  private observe(snapshot: QuotaSnapshot | null, who: AccountRef | null = this.ref): void {
+  private async observe(
+    snapshot: QuotaSnapshot | null,
+    who: AccountRef | null = this.ref,
+  ): Promise<void> {
     if (snapshot === null || who === null) return;
-    this.deps.observe(who.id, snapshot).then(
-      (event) => {
-        if (event !== null && !this.stopped) this.deps.onPressure(event);
-      },
-      (error: unknown) => this.deps.warn(`recording the session's quota: ${errorMessage(error)}`),
-    );
+    try {
+      const event = await this.deps.observe(who.id, snapshot);
+      if (event !== null && !this.stopped) this.deps.onPressure(event);
+    } catch (error) {
+      this.deps.warn(`recording the session's quota: ${errorMessage(error)}`);
+    }
   }
 
   private poll(): void {

@@ -7,7 +7,10 @@
  * - `supply` reads an account and returns the tokens to hand codex, refreshed first when the
  *   access token is within the refresh skew of its expiry. An account whose refresh token a codex
  *   of another session holds (relaunch mode) is never refreshed here: its token is handed over as
- *   long as it is valid, and refused after.
+ *   long as it is valid, and refused after. Before a refresh, whatever an earlier relaunched codex
+ *   left in the account's overlay home is taken back (`takeBack`): it may hold a newer refresh
+ *   token than the pool, and spending the pool's would burn it (docs/supervisor.md "tokens");
+ *   when that cannot be read, nothing is refreshed (TokensInDoubtError).
  * - `refreshDueAt` says when the token handed over should be replaced (ahead of its expiry), so the
  *   port can log the fresh one in between turns and codex never meets a 401.
  * - After a 401 codex asks for fresh tokens (`account/chatgptAuthTokens/refresh`, §3): `supply`
@@ -31,6 +34,11 @@ export interface LiveTokenDeps {
   ensureFresh(id: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<Account>;
   /** True when a codex of another session holds this account's refresh token. */
   refreshHeldElsewhere(pool: Pool, id: string): boolean;
+  /**
+   * Takes back the tokens an earlier relaunched codex left in the account's overlay home
+   * (src/codex/adopt.ts takeBackTokens); throws when they cannot be read.
+   */
+  takeBack(account: Account): Promise<void>;
 }
 
 /** The account's access token can no longer be had (its refresh belongs to another codex). */
@@ -89,6 +97,7 @@ export async function supplyAccount(
       `${accountName(pool, account)}'s refresh belongs to the codex of another session; its access token has expired`,
     );
   }
+  await deps.takeBack(account);
   const fresh = await deps.ensureFresh(id, {
     ...(refused ? { force: true } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),

@@ -100,7 +100,8 @@ interface Client {
 /** What the port knows of the session's turns (non-ephemeral ones only: the title turn is codex's). */
 interface Turns {
   running: Set<string>;
-  limited: Set<string>;
+  /** Turns that failed on the usage limit, with the store of the limit they hit. */
+  limited: Map<string, Promise<void>>;
 }
 
 export function createLivePort(
@@ -116,7 +117,16 @@ export function createLivePort(
   let client: Client | null = null;
   let bound: string | null = null;
   let attachedOnce = false;
-  const turns: Turns = { running: new Set(), limited: new Set() };
+  const turns: Turns = { running: new Set(), limited: new Map() };
+  /** Turn events reach the machine in order, each after what it waits for (a limit's store). */
+  let order: Promise<void> = Promise.resolve();
+  const inOrder = (event: SwitchEvent, after: Promise<void> = Promise.resolve()): void => {
+    order = order
+      .then(() => after)
+      .then(() => {
+        if (!closing) emit(event);
+      });
+  };
   /** A TUI started to resume the session: its continuation goes out once its thread is known. */
   let pendingContinuation: string | null = null;
   const reported = new Set<string>();
@@ -198,7 +208,7 @@ export function createLivePort(
     running.quiet = true;
     if (turns.running.size > 0) {
       turns.running.clear();
-      emit({ type: "turnEnded", limitHit: false });
+      inOrder({ type: "turnEnded", limitHit: false });
     }
     void stopChild(running.child, { graceMs: deps.killGraceMs, clock: deps.clock })
       .then(() => running.done)
@@ -243,7 +253,7 @@ export function createLivePort(
       case "sessionThread":
         if (event.threadId !== bound) {
           bound = event.threadId;
-          emit({ type: "bound", sessionId: event.threadId });
+          inOrder({ type: "bound", sessionId: event.threadId });
         }
         if (pendingContinuation !== null) {
           const text = pendingContinuation;
@@ -254,20 +264,24 @@ export function createLivePort(
       case "turnStarted":
         if (event.ephemeral) return;
         turns.running.add(event.turnId);
-        emit({ type: "turnStarted" });
+        inOrder({ type: "turnStarted" });
         return;
       case "turnError":
-        if (event.usageLimit) {
-          turns.limited.add(event.turnId);
-          account.limitHit();
+        if (event.usageLimit && !turns.limited.has(event.turnId)) {
+          turns.limited.set(event.turnId, account.limitHit());
         }
         return;
       case "turnCompleted": {
         if (event.ephemeral || !turns.running.delete(event.turnId)) return;
+        const stored = turns.limited.get(event.turnId);
+        turns.limited.delete(event.turnId);
         const limitHit =
-          turns.limited.delete(event.turnId) ||
-          event.error?.codexErrorInfo === "usageLimitExceeded";
-        emit({ type: "turnEnded", limitHit });
+          stored !== undefined || event.error?.codexErrorInfo === "usageLimitExceeded";
+        // The limit is in the pool before the machine hears of it: its switch judges with it.
+        inOrder(
+          { type: "turnEnded", limitHit },
+          stored ?? (limitHit ? account.limitHit() : undefined),
+        );
         return;
       }
       case "rateLimits":
@@ -318,6 +332,8 @@ export function createLivePort(
     if (tui) await deps.terminal?.afterCodex(outcome.signal !== null).catch(warn("the terminal"));
     for (const line of deps.report.take()) deps.screen.line(line);
     if (tui) await deps.screen.release().catch(() => undefined); // the terminal went away
+    await account.flush(); // what its last turn said of the quota is in the pool
+    await order; // its last turn's events come first
     if (!running.quiet) emit({ type: "exited", code: outcome.code128 });
     return outcome.code128;
   };

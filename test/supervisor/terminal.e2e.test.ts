@@ -6,6 +6,7 @@
  * codex-pool's is ever written while a codex TUI has the screen.
  */
 import { describe, expect, it } from "vitest";
+import { RELAUNCH_MODE } from "../helpers/codex-bin.js";
 import { fixture, haveCodex } from "./e2e-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
@@ -52,13 +53,20 @@ function last(seqs: readonly Sequence[], mode: string): string | undefined {
   return seqs.filter((s) => s.text.startsWith(`${ESC}[?${mode}`)).at(-1)?.text;
 }
 
-describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, raw bytes)", () => {
+describe.skipIf(!haveCodex || !haveTmux)("the terminal across a relaunch (tmux, raw bytes)", () => {
   it("ends with every kitty level popped, paste and focus reporting off, our lines off-screen", async () => {
     await using fx = await fixture([
       { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
-    await using pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project, { raw: true });
+    // Two codex TUIs, one after the other: relaunch mode (live mode keeps one, live-tui.e2e).
+    await using pane = await startPane(
+      fx.poolHome,
+      ["run"],
+      { ...fx.env, ...RELAUNCH_MODE },
+      fx.project,
+      { raw: true },
+    );
     await pane.waitFor("Ask Codex");
     const turns = () => fx.sim.requests().filter((r) => r.kind === "turn");
     await submitPrompt(pane, "first task", () => turns().length);
