@@ -9,6 +9,7 @@ import path from "node:path";
 import { describe, expect, it, onTestFailed } from "vitest";
 import { TurnRunningError } from "../../src/app-server/errors.js";
 import type { LiveEvent } from "../../src/app-server/events.js";
+import { CODEX_VERSION } from "../helpers/codex-bin.js";
 import { haveCodex } from "../supervisor/e2e-helpers.js";
 import { haveTmux, submitPrompt, type Pane } from "../supervisor/tmux.js";
 import {
@@ -20,6 +21,8 @@ import {
 } from "./live-world.js";
 
 const A = { accountId: "acct-A", email: "alice@example.com" };
+/** The version under test, as a pattern (0.169 and 0.171 behave alike here). */
+const V = (CODEX_VERSION ?? "").replace(/\./g, "\\.");
 const B = { accountId: "acct-B", email: "bob@example.com", plan: "pro" };
 const C = { accountId: "acct-C", email: "carol@example.com" };
 
@@ -124,7 +127,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the TUI attached through the relay", (
     // The service saw the TUI itself, before and after the switch.
     for (const t of turns) {
       expect(t.originator).toBe("codex-tui");
-      expect(t.userAgent).toMatch(/^codex-tui\/0\.171\.0 .*\(codex-tui; 0\.171\.0\)$/);
+      expect(t.userAgent).toMatch(new RegExp(`^codex-tui/${V} .*\\(codex-tui; ${V}\\)$`));
     }
     // Nothing ever went out under C (the refused login) or the user's own sign-in.
     const accounts = new Set(world.sim.requests().map((r) => r.accountId));
@@ -136,7 +139,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the TUI attached through the relay", (
     expect(await pane.pid()).toBe(pid);
     expect(alive(pid)).toBe(true);
     const screen = await pane.capture();
-    expect(screen.match(/OpenAI Codex \(v0\.171\.0\)/g)).toHaveLength(1);
+    expect(screen.match(new RegExp(`OpenAI Codex \\(v${V}\\)`, "g"))).toHaveLength(1);
     expect(world.events.filter((e) => e.type === "attached")).toEqual([
       { type: "attached", client: "codex-tui" },
     ]);

@@ -2,9 +2,11 @@
  * The supervised TUI in live mode (docs/decisions.md decision 11), with the real codex under tmux
  * against the simulator: one codex TUI for the whole session, attached through codex-pool's relay
  * to an app-server; a usage limit or a preemptive switch hands the app-server the next account
- * between turns, and the continuation goes out as a turn.
+ * between turns, the continuation goes out as a turn, and the pool does every refresh (ahead of
+ * expiry, or when codex asks after a 401).
  */
 import { describe, expect, it, onTestFailed } from "vitest";
+import { LIVE_TUI } from "../helpers/codex-bin.js";
 import { eventually, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
 import { codexProcesses, refreshesByCodex } from "./live-helpers.js";
 import { haveTmux, startPane, submitPrompt, type Pane } from "./tmux.js";
@@ -22,31 +24,50 @@ function report(fx: Fixture, pane: Pane): void {
       .requests()
       .map(
         (r) =>
-          `  +${r.at - t0}ms ${r.method} ${r.path} ${r.kind} ${r.accountId} ${r.status} ${r.error ?? ""} ${JSON.stringify(r.userTexts ?? null)}`,
+          `  +${r.at - t0}ms ${r.method} ${r.path} ${r.kind} ${r.accountId} ${r.status} ${r.error ?? ""} ${r.userAgent ?? ""} ${JSON.stringify(r.userTexts ?? null)}`,
       );
     process.stderr.write(`simulator:\n${log.join("\n")}\npane:\n${await pane.capture()}\n`);
   });
 }
 
-describe.skipIf(!haveCodex || !haveTmux)("supervised TUI, live mode (real codex, tmux)", () => {
+/** The TUI of the session: exactly one client attached, and exactly one app-server. */
+async function theTui(fx: Fixture): Promise<number> {
+  const { clients, appServers } = await codexProcesses(fx.poolHome);
+  expect(appServers).toHaveLength(1);
+  expect(clients).toHaveLength(1);
+  return clients[0]!.pid;
+}
+
+/** Still the same TUI process, and codex drew its start-up banner once. */
+async function sameTui(fx: Fixture, pane: Pane, pid: number): Promise<void> {
+  expect(await theTui(fx)).toBe(pid);
+  expect((await pane.capture()).match(/OpenAI Codex \(v/g)).toHaveLength(1);
+}
+
+async function start(fx: Fixture, env: Record<string, string> = {}): Promise<Pane> {
+  const pane = await startPane(fx.poolHome, ["run"], { ...fx.env, ...env }, fx.project);
+  report(fx, pane);
+  await pane.waitFor("Ask Codex");
+  return pane;
+}
+
+/** Submits a prompt and waits for its reply. */
+async function ask(fx: Fixture, pane: Pane, text: string, reply: string): Promise<void> {
+  await submitPrompt(pane, text, () => turnsOf(fx).length);
+  await pane.waitFor(reply);
+}
+
+describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmux)", () => {
   it("limit hit: A answers 2 turns, the third completes on B with the whole history, one TUI", async () => {
     await using fx = await fixture([
       { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 2 } },
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
-    await using pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project);
-    report(fx, pane);
-    await pane.waitFor("Ask Codex");
-    const { clients, appServers } = await codexProcesses(fx.poolHome);
-    expect(clients).toHaveLength(1);
-    expect(appServers).toHaveLength(1);
-    const tui = clients[0]!.pid;
-    const count = () => turnsOf(fx).length;
-    await submitPrompt(pane, "first task", count);
-    await pane.waitFor("mock reply #1");
-    await submitPrompt(pane, "second task", count);
-    await pane.waitFor("mock reply #2");
-    await submitPrompt(pane, "third task", count);
+    await using pane = await start(fx);
+    const tui = await theTui(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    await ask(fx, pane, "second task", "mock reply #2");
+    await submitPrompt(pane, "third task", () => turnsOf(fx).length);
     const onB = await eventually(
       "a turn on B",
       () => turnsOf(fx).find((r) => r.accountId === "acct-B" && r.status === 200),
@@ -59,15 +80,145 @@ describe.skipIf(!haveCodex || !haveTmux)("supervised TUI, live mode (real codex,
     ).toEqual([200, 200, 429]);
     expect(onB.userTexts?.slice(0, 3)).toEqual(["first task", "second task", "third task"]);
     expect(onB.userTexts?.at(-1)).toMatch(new RegExp(`^${CONTINUE}`));
+    expect(onB.originator).toBe("codex-tui");
     await pane.waitFor("from account acct-B");
-    // One TUI the whole time: the same process, its banner drawn once.
-    const after = await codexProcesses(fx.poolHome);
-    expect(after.clients.map((p) => p.pid)).toEqual([tui]);
-    const screen = await pane.capture();
-    expect(screen.match(/OpenAI Codex \(v/g)).toHaveLength(1);
+    // The continuation is an ordinary turn of the TUI, shown under the limit message.
+    expect(await pane.capture()).toContain(`› ${CONTINUE}`);
+    await sameTui(fx, pane, tui);
     // The pool did every refresh; codex never held a refresh token to spend.
     expect(refreshesByCodex(fx.sim)).toEqual([]);
     const pool = await fx.readPool();
     expect(pool.sessions.map((s) => [s.account, s.mode])).toEqual([[fx.ids["acct-B"], "live"]]);
+    expect(pool.accounts.find((a) => a.id === fx.ids["acct-A"])?.quota?.limitReached).toBe(true);
+    // The switch line waits for codex to exit; now it is among the TUI's own warnings.
+    await pane.waitFor(/⚠ \d+ warnings?/);
+  }, 120_000);
+
+  it("preemptive: 97% used after turn 2, turn 3 goes out under B, no 429, same TUI", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { usedPercentByTurn: [10, 97] } },
+      { accountId: "acct-B", email: "bob@example.com" },
+    ]);
+    await using pane = await start(fx);
+    const tui = await theTui(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    await ask(fx, pane, "second task", "mock reply #2");
+    // The switch happens at the boundary after turn 2: the pool records the session on B.
+    await eventually(
+      "the session to move to B",
+      async () =>
+        (await fx.readPool()).sessions.some(
+          (s) => s.account === fx.ids["acct-B"] && s.phase === "running",
+        ),
+      60_000,
+    );
+    // B is logged in: the app-server checked it (docs/codex-app-server.md §3).
+    await fx.sim.waitForRequest((r) => r.kind === "accounts-check" && r.accountId === "acct-B");
+    await ask(fx, pane, "third task", "from account acct-B");
+    const turns = turnsOf(fx);
+    expect(turns.map((t) => [t.accountId, t.status])).toEqual([
+      ["acct-A", 200],
+      ["acct-A", 200],
+      ["acct-B", 200],
+    ]);
+    expect(turns[2]!.userTexts).toEqual(["first task", "second task", "third task"]);
+    await sameTui(fx, pane, tui);
+    expect(refreshesByCodex(fx.sim)).toEqual([]);
+  }, 120_000);
+
+  it("an access token that expires mid-session is refreshed by the pool; codex never meets a 401", async () => {
+    // A 20 s token, renewed 8 s before it ends: the pool refreshes it ~12 s in, between turns.
+    await using fx = await fixture([
+      {
+        accountId: "acct-A",
+        email: "alice@example.com",
+        accessTokenTtlSeconds: 20,
+        turns: { recheckToken: true },
+      },
+    ]);
+    const first = (await fx.readPool()).accounts[0]!.tokens.accessToken;
+    await using pane = await start(fx, { CODEX_POOL_REFRESH_SKEW: "8" });
+    const tui = await theTui(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    // The pool refreshed A and logged the fresh token in (the app-server checks a login's account).
+    const refresh = await fx.sim.waitForRequest((r) => r.kind === "refresh", 40_000);
+    await fx.sim.waitForRequest(
+      (r) => r.kind === "accounts-check" && r.accountId === "acct-A" && r.at >= refresh.at,
+    );
+    // The first token's life ends: whatever still held it would be refused from now on.
+    expect(fx.sim.expireAccessToken(first)).toBe(true);
+    const seen = fx.sim.requests().length;
+    await ask(fx, pane, "second task", "mock reply #2");
+    expect(refresh.userAgent).not.toMatch(/codex/i);
+    expect(refreshesByCodex(fx.sim)).toEqual([]);
+    expect(
+      fx.sim
+        .requests()
+        .slice(seen)
+        .filter((r) => r.status === 401),
+    ).toEqual([]);
+    expect(turnsOf(fx).at(-1)).toMatchObject({
+      accountId: "acct-A",
+      status: 200,
+      userTexts: ["first task", "second task"],
+    });
+    await sameTui(fx, pane, tui);
+  }, 120_000);
+
+  it("a 401 is answered through codex's refresh request: the same turn finishes on A", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { recheckToken: true } },
+    ]);
+    const first = (await fx.readPool()).accounts[0]!.tokens.accessToken;
+    await using pane = await start(fx);
+    const tui = await theTui(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    // The token codex holds dies before its time (the pool had no reason to renew it).
+    expect(fx.sim.expireAccessToken(first)).toBe(true);
+    await ask(fx, pane, "second task", "mock reply #2");
+    const turns = turnsOf(fx);
+    expect(turns.some((t) => t.status === 401 && t.error === "token_expired")).toBe(true);
+    expect(turns.at(-1)).toMatchObject({
+      accountId: "acct-A",
+      status: 200,
+      userTexts: ["first task", "second task"],
+    });
+    // One refresh, by the pool (codex asked for it; it holds no refresh token).
+    const refreshes = fx.sim.requests().filter((r) => r.kind === "refresh");
+    expect(refreshes).toHaveLength(1);
+    expect(refreshesByCodex(fx.sim)).toEqual([]);
+    expect(await pane.capture()).not.toMatch(/401|Unauthorized|■/);
+    await sameTui(fx, pane, tui);
+  }, 120_000);
+
+  it("a 401 for an account that can no longer sign in is answered with the next one", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { recheckToken: true } },
+      { accountId: "acct-B", email: "bob@example.com" },
+    ]);
+    const tokensA = (await fx.readPool()).accounts.find((a) => a.id === fx.ids["acct-A"])!.tokens;
+    await using pane = await start(fx, { CODEX_POOL_CONTINUE_TIMEOUT: "10" });
+    const tui = await theTui(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    // A is signed out for good: its access token and its refresh token revoked.
+    for (const token of [tokensA.accessToken, tokensA.refreshToken]) {
+      const res = await fetch(`${fx.sim.authUrl}/oauth/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token }),
+      });
+      expect(res.status).toBe(200);
+    }
+    await ask(fx, pane, "second task", "from account acct-B");
+    expect(turnsOf(fx).at(-1)).toMatchObject({
+      accountId: "acct-B",
+      status: 200,
+      userTexts: ["first task", "second task"],
+    });
+    const pool = await fx.readPool();
+    expect(pool.accounts.find((a) => a.id === fx.ids["acct-A"])?.state.kind).toBe("needs-login");
+    expect(pool.sessions.map((s) => s.account)).toEqual([fx.ids["acct-B"]]);
+    expect(refreshesByCodex(fx.sim)).toEqual([]);
+    await sameTui(fx, pane, tui);
   }, 120_000);
 });
