@@ -367,7 +367,17 @@ export async function superviseSession(
         initial: choice.mode,
         relaunch,
         emit,
-        fellBack: (reason) => say(fallbackLine(reason)),
+        fellBack: (reason) => {
+          say(fallbackLine(reason));
+          // From now on codex holds the account's refresh token: the pool must say so.
+          live.mode = "relaunch";
+          const entry = live.current;
+          if (entry !== null) {
+            live.set({ ...entry, mode: "relaunch" }).catch((error: unknown) => {
+              report.heartbeatFailed(error);
+            });
+          }
+        },
         live: (broken) =>
           createLivePort(
             {

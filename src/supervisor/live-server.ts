@@ -4,11 +4,7 @@
  * the real one) at the end. Its clients come and go (the TUI once; each `exec --remote` run).
  */
 import { LiveController, type RefreshCallback } from "../app-server/controller.js";
-import {
-  newAppServerHomeName,
-  prepareAppServerHome,
-  removeAppServerHome,
-} from "../app-server/home.js";
+import { APP_SERVER_HOME, foldAppServerHome, prepareAppServerHome } from "../app-server/home.js";
 import { launchAppServer, type AppServer } from "../app-server/launcher.js";
 import type { SuppliedAccount } from "../app-server/messages.js";
 import type { CodexBinary } from "../codex/binary.js";
@@ -46,13 +42,13 @@ export interface LiveServerOptions {
 export interface LiveServer {
   readonly appServer: AppServer;
   readonly controller: LiveController;
-  /** Stops the relay and the server, then folds its home back into the real one. */
+  /** Stops the relay and the server, then folds what codex wrote in its home into the real one. */
   stop(graceMs: number): Promise<ReconcileReport>;
 }
 
 export async function startLiveServer(options: LiveServerOptions): Promise<LiveServer> {
   const realHome = options.settings.codexHome;
-  const home = await prepareAppServerHome(realHome, options.homesDir, newAppServerHomeName());
+  const home = await prepareAppServerHome(realHome, options.homesDir, APP_SERVER_HOME);
   let appServer: AppServer;
   try {
     appServer = await launchAppServer({
@@ -67,7 +63,7 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
       configOverrides: options.config,
     });
   } catch (error) {
-    await removeAppServerHome(realHome, home).catch(() => undefined); // it never ran
+    await foldAppServerHome(realHome, home).catch(() => undefined); // the next session tries again
     // No codex at all: relaunching would fail the same way; its own message says what to do.
     if (error instanceof CodexMissingError) throw error;
     throw new LiveUnavailableError(errorMessage(error), {
@@ -84,7 +80,7 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
     });
   } catch (error) {
     await appServer.stop(1000).catch(() => undefined);
-    await removeAppServerHome(realHome, home).catch(() => undefined);
+    await foldAppServerHome(realHome, home).catch(() => undefined);
     throw new LiveUnavailableError(`cannot start the relay: ${errorMessage(error)}`, {
       cause: error,
     });
@@ -97,7 +93,7 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
       stopping ??= (async () => {
         await controller.close();
         await appServer.stop(graceMs);
-        return removeAppServerHome(realHome, home);
+        return foldAppServerHome(realHome, home);
       })();
       return stopping;
     },

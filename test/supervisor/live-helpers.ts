@@ -30,7 +30,7 @@ export async function processesMentioning(needle: string): Promise<Proc[]> {
 }
 
 /**
- * The live-mode codex processes of a pool home (their CODEX_HOME is one of its `homes/live-…`):
+ * The live-mode codex processes of a pool home (their CODEX_HOME is its `homes/live`):
  * app-servers, and clients attached to them (`--remote`).
  */
 export async function codexProcesses(
@@ -42,7 +42,7 @@ export async function codexProcesses(
     if (!/^\d+$/.test(name)) continue;
     try {
       const environ = (await fs.readFile(`/proc/${name}/environ`, "utf8")).split("\0");
-      if (!environ.some((e) => e.startsWith(`CODEX_HOME=${poolHome}/homes/live-`))) continue;
+      if (!environ.some((e) => e === `CODEX_HOME=${poolHome}/homes/live`)) continue;
       const argv = (await fs.readFile(`/proc/${name}/cmdline`, "utf8")).split("\0").slice(0, -1);
       const stat = await fs.readFile(`/proc/${name}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
