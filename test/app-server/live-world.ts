@@ -21,6 +21,8 @@ import { tempDir, type TempDir } from "../helpers/tmp.js";
 import { CODEX } from "../supervisor/e2e-helpers.js";
 import { startCommand, type Pane } from "../supervisor/tmux.js";
 
+export { filesContaining } from "../supervisor/live-helpers.js";
+
 export const BINARY: CodexBinary = { path: CODEX, kind: "native", source: "setting", env: {} };
 
 /** The account the user signed plain codex in with; live mode must never send it. */
@@ -194,31 +196,4 @@ export function startTui(world: LiveWorld, extra: string[] = []): Promise<Pane> 
     world.project,
     { exec: true, term: "xterm-256color" },
   );
-}
-
-/**
- * Every file under `dirs` (links followed, each file once) containing one of `needles`, named by
- * path and needle index (never the needle: they are secrets).
- */
-export async function filesContaining(dirs: string[], needles: string[]): Promise<string[]> {
-  const hits: string[] = [];
-  const seen = new Set<string>();
-  const walk = async (p: string): Promise<void> => {
-    const real = await fs.realpath(p).catch(() => null);
-    if (real === null || seen.has(real)) return;
-    seen.add(real);
-    const stat = await fs.stat(real);
-    if (stat.isDirectory()) {
-      for (const name of await fs.readdir(real)) await walk(path.join(real, name));
-      return;
-    }
-    if (!stat.isFile()) return;
-    const bytes = await fs.readFile(real);
-    const text = bytes.toString("latin1");
-    needles.forEach((needle, i) => {
-      if (text.includes(needle)) hits.push(`${real} holds secret #${i}`);
-    });
-  };
-  for (const dir of dirs) await walk(dir);
-  return hits;
 }

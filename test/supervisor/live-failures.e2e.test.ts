@@ -89,9 +89,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("live mode failures (tmux)
     process.kill(s.pool, "SIGKILL");
     // No orphan holding the terminal: the kernel's parent-death signal stopped both.
     await gone([s.tui, s.appServer]);
-    await eventually("the shell to get the terminal back", async () =>
-      (await pane.exitCode()) !== null ? true : null,
-    );
+    await pane.exited();
     // The session is the user's: plain `codex resume <id>` (signed in on its own) takes it up,
     // with its whole history.
     const auth = JSON.stringify(fx.sim.authJsonFor("acct-A"), null, 2) + "\n";
@@ -129,7 +127,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("live mode failures (tmux)
     await pane.type("\u0003");
     const text = await pane.waitFor(/switching by relaunching codex: codex app-server exited/);
     expect(text).not.toContain("Reconnecting");
-    expect(await pane.exitCode()).toBe(0);
+    expect(await pane.exited()).toBe(0);
     await nothingLeft(fx);
   }, 120_000);
 
@@ -142,8 +140,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("live mode failures (tmux)
       const s = await liveSession(fx);
       await using pane = s.pane;
       process.kill(s.pool, signal);
-      const exit = await eventually("codex-pool to exit", () => pane.exitCode());
-      expect(exit).toBe(code);
+      expect(await pane.exited()).toBe(code);
       expect(processAlive(s.tui)).toBe(false);
       expect(processAlive(s.appServer)).toBe(false);
       await nothingLeft(fx);

@@ -3,6 +3,7 @@
  * session left running (by command line, from /proc), and who sent each refresh.
  */
 import fs from "node:fs/promises";
+import path from "node:path";
 import type { Simulator } from "../../src/simulator/index.js";
 
 export interface Proc {
@@ -62,4 +63,65 @@ export function refreshesByCodex(sim: Simulator): string[] {
     .requests()
     .filter((r) => r.kind === "refresh" && /codex/i.test(r.userAgent ?? ""))
     .map((r) => `${r.accountId ?? "?"} ${r.userAgent ?? ""}`);
+}
+
+/**
+ * The TCP sockets `pid` listens on, as `address:port` (Linux /proc: its socket inodes, matched in
+ * /proc/net/tcp; IPv4 addresses only, IPv6 ones as their hex).
+ */
+export async function listeningSockets(pid: number): Promise<string[]> {
+  const inodes = new Set<string>();
+  for (const fd of await fs.readdir(`/proc/${pid}/fd`)) {
+    const link = await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m?.[1] !== undefined) inodes.add(m[1]);
+  }
+  const sockets: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await fs.readFile(table, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const [local, state, inode] = [cols[1], cols[3], cols[9]];
+      if (state !== "0A" || inode === undefined || !inodes.has(inode) || local === undefined) {
+        continue;
+      }
+      const [hex = "", port = "0"] = local.split(":");
+      const address =
+        hex.length === 8
+          ? (hex.match(/../g) ?? [])
+              .reverse()
+              .map((b) => parseInt(b, 16))
+              .join(".")
+          : hex;
+      sockets.push(`${address}:${parseInt(port, 16)}`);
+    }
+  }
+  return sockets;
+}
+
+/**
+ * Every file under `dirs` (links followed, each file once) containing one of `needles`, named by
+ * path and needle index (never the needle: they are secrets).
+ */
+export async function filesContaining(dirs: string[], needles: string[]): Promise<string[]> {
+  const hits: string[] = [];
+  const seen = new Set<string>();
+  const walk = async (p: string): Promise<void> => {
+    const real = await fs.realpath(p).catch(() => null);
+    if (real === null || seen.has(real)) return;
+    seen.add(real);
+    const stat = await fs.stat(real);
+    if (stat.isDirectory()) {
+      for (const name of await fs.readdir(real)) await walk(path.join(real, name));
+      return;
+    }
+    if (!stat.isFile()) return;
+    const bytes = await fs.readFile(real);
+    const text = bytes.toString("latin1");
+    needles.forEach((needle, i) => {
+      if (text.includes(needle)) hits.push(`${real} holds secret #${i}`);
+    });
+  };
+  for (const dir of dirs) await walk(dir);
+  return hits;
 }

@@ -5,10 +5,18 @@
  * between turns, the continuation goes out as a turn, and the pool does every refresh (ahead of
  * expiry, or when codex asks after a 401).
  */
+import fs from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it, onTestFailed } from "vitest";
 import { LIVE_TUI } from "../helpers/codex-bin.js";
 import { eventually, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
-import { codexProcesses, refreshesByCodex } from "./live-helpers.js";
+import { connectClient } from "../../src/app-server/client.js";
+import {
+  codexProcesses,
+  filesContaining,
+  listeningSockets,
+  refreshesByCodex,
+} from "./live-helpers.js";
 import { haveTmux, startPane, submitPrompt, type Pane } from "./tmux.js";
 
 const CONTINUE = "The previous turn was interrupted by a usage limit";
@@ -220,5 +228,47 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmu
     expect(pool.sessions.map((s) => s.account)).toEqual([fx.ids["acct-B"]]);
     expect(refreshesByCodex(fx.sim)).toEqual([]);
     await sameTui(fx, pane, tui);
+  }, 120_000);
+
+  it("security: the relay and the app-server refuse a client without their token; no refresh token reaches codex", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 1 } },
+      { accountId: "acct-B", email: "bob@example.com" },
+    ]);
+    const before = (await fx.readPool()).accounts.map((a) => a.tokens);
+    await using pane = await start(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    await submitPrompt(pane, "second task", () => turnsOf(fx).length);
+    await pane.waitFor("from account acct-B");
+    const { clients, appServers } = await codexProcesses(fx.poolHome);
+    const relay = clients[0]!.argv[clients[0]!.argv.indexOf("--remote") + 1]!;
+    expect(relay).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    // Both listen on loopback only, and let no one in without their token.
+    const server = await listeningSockets(appServers[0]!.pid);
+    const ours = await listeningSockets(clients[0]!.ppid);
+    expect(server.length).toBeGreaterThan(0);
+    expect(ours).toContain(relay.slice("ws://".length));
+    for (const socket of [...server, ...ours]) expect(socket).toMatch(/^127\.0\.0\.1:\d+$/);
+    const me = { name: "intruder", title: null, version: "0" };
+    for (const url of [relay, ...server.map((s) => `ws://${s}`)]) {
+      await expect(connectClient(url, null, me)).rejects.toThrow(/HTTP 401/);
+      await expect(connectClient(url, "not-the-token", me)).rejects.toThrow(/HTTP 401/);
+    }
+    // No refresh token (nor access token) in any file codex can read, in its command line or
+    // its environment; no account overlay home was made (live mode writes none).
+    const after = (await fx.readPool()).accounts.map((a) => a.tokens);
+    const secrets = [...before, ...after].flatMap((t) => [t.refreshToken, t.accessToken]);
+    const homes = path.join(fx.poolHome, "homes");
+    expect(
+      await filesContaining([fx.codexHome, path.join(homes, "live"), fx.project], secrets),
+    ).toEqual([]);
+    expect((await fs.readdir(homes)).filter((h) => h.startsWith("acc_"))).toEqual([]);
+    for (const p of [...clients, ...appServers]) {
+      const seen = [
+        ...p.argv,
+        ...(await fs.readFile(`/proc/${p.pid}/environ`, "utf8")).split("\0"),
+      ].join("\n");
+      for (const secret of secrets) expect(seen.includes(secret)).toBe(false);
+    }
   }, 120_000);
 });

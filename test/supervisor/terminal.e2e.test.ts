@@ -76,7 +76,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the terminal across a relaunch (tmux, 
     await pane.waitFor("Ask Codex");
     await pane.type("\u0003");
     const text = await pane.waitFor(/ran on #1 alice@… → #2 bob@…/);
-    expect(await pane.exitCode()).toBe(0);
+    expect(await pane.exited()).toBe(0);
     expect(text).toMatch(
       /session \w{8}… moved from #1 alice@… .* to #2 bob@… .*: usage limit reached/,
     );

@@ -27,6 +27,8 @@ export interface Pane extends AsyncDisposable {
   waitFor(what: string | RegExp | ((text: string) => boolean), timeoutMs?: number): Promise<string>;
   /** The exit code the wrapped command wrote when it ended (null with `exec`, or still running). */
   exitCode(): Promise<number | null>;
+  /** Waits for the wrapped command to end (its code is written after its last output). */
+  exited(timeoutMs?: number): Promise<number>;
   /** Everything written to the terminal so far (only with `raw`). */
   raw(): Promise<Buffer>;
   /** The pid of the pane's command (with `exec`, the command itself; else the shell running it). */
@@ -80,6 +82,10 @@ export async function startCommand(
     await tmux("pipe-pane", "-t", "cx", "-o", `cat >> ${q(rawFile)}`);
     await fs.writeFile(gate, "go\n"); // the pipe is in place: let the command start
   }
+  const exitCode = async (): Promise<number | null> => {
+    const text = await fs.readFile(codeFile, "utf8").catch(() => "");
+    return text.trim() === "" ? null : Number(text.trim());
+  };
   let last = "";
   const capture = async (): Promise<string> => {
     try {
@@ -112,13 +118,8 @@ export async function startCommand(
         200,
       ),
     raw: () => fs.readFile(rawFile),
-    exitCode: async () => {
-      try {
-        return Number((await fs.readFile(codeFile, "utf8")).trim());
-      } catch {
-        return null;
-      }
-    },
+    exitCode,
+    exited: (timeoutMs = 30_000) => eventually("the command to exit", exitCode, timeoutMs),
     pid: async () =>
       eventually("the pane's pid", async () => {
         const text = await fs.readFile(pidFile, "utf8").catch(() => "");
