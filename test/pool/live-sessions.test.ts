@@ -9,6 +9,7 @@ import {
   isLive,
   liveSessionAccounts,
   pruneSessions,
+  refreshHeldAccounts,
 } from "../../src/pool/live-sessions.js";
 import { emptyPool, type LiveSession, type Pool } from "../../src/pool/schema.js";
 
@@ -32,6 +33,18 @@ const poolWith = (sessions: LiveSession[]): Pool => ({ ...emptyPool(), sessions 
 const alive = (pid: number, host: string): boolean => host !== "here" || pid !== 300;
 
 describe("a live session", () => {
+  it("holds its account's refresh token unless it runs in live mode (or is gone)", () => {
+    const pool = poolWith([
+      { ...entry(100, "acc_mine"), mode: "relaunch" },
+      { ...entry(200, "acc_relaunch"), mode: "relaunch" },
+      { ...entry(201, "acc_live"), mode: "live" },
+      entry(202, "acc_unsaid"), // an older codex-pool: it may well hold it
+      { ...entry(300, "acc_dead"), mode: "relaunch" },
+    ]);
+    const held = refreshHeldAccounts(pool, NOW, alive, { pid: 100, host: "here" });
+    expect([...held].sort()).toEqual(["acc_relaunch", "acc_unsaid"]);
+  });
+
   it("has a heartbeat no older than the limit and a living process", () => {
     expect(isLive(entry(200, "a"), NOW, alive)).toBe(true);
     expect(isLive(entry(200, "a", HEARTBEAT_MAX_AGE_MS), NOW, alive)).toBe(true);
