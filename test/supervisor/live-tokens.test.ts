@@ -46,17 +46,18 @@ function deps(row: Account, options: { heldElsewhere?: boolean } = {}) {
   const calls: string[] = [];
   const pool: Pool = { ...emptyPool(), accounts: [row] };
   const d: LiveTokenDeps = {
-    store: { read: async () => pool },
+    store: { read: () => Promise.resolve(pool) },
     clock: { now: () => NOW },
     // The refresher's rule: fresh beyond a 5-minute skew.
     isFresh: (t) => Date.parse(t.accessTokenExpiresAt ?? "") > NOW + 5 * MIN,
-    ensureFresh: async (_id, opts) => {
+    ensureFresh: (_id, opts) => {
       calls.push(`refresh${opts?.force === true ? " (forced)" : ""}`);
-      return account(tokens("fresh", 60 * MIN));
+      return Promise.resolve(account(tokens("fresh", 60 * MIN)));
     },
     refreshHeldElsewhere: () => options.heldElsewhere === true,
-    takeBack: async () => {
+    takeBack: () => {
       calls.push("take back");
+      return Promise.resolve();
     },
   };
   return { d, calls };

@@ -20,27 +20,40 @@ interface Fake {
   fail: Error | null;
 }
 
+/** `fn`'s outcome as a promise (fakes that answer at once). */
+function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
 function fakeLive(f: Fake): LivePort {
   return {
-    start: async (r) => {
-      f.calls.push(`live.start ${r.account.id}`);
-      if (f.fail !== null) throw f.fail;
-      f.running = true;
-    },
-    move: async (r) => {
-      f.calls.push(`live.move ${r.to.id}`);
-      if (f.fail !== null) throw f.fail;
-    },
-    stop: async () => {
-      f.calls.push("live.stop");
-      f.running = false;
-    },
+    start: (r) =>
+      settled(() => {
+        f.calls.push(`live.start ${r.account.id}`);
+        if (f.fail !== null) throw f.fail;
+        f.running = true;
+      }),
+    move: (r) =>
+      settled(() => {
+        f.calls.push(`live.move ${r.to.id}`);
+        if (f.fail !== null) throw f.fail;
+      }),
+    stop: () =>
+      settled(() => {
+        f.calls.push("live.stop");
+        f.running = false;
+      }),
     running: () => f.running,
-    release: async () => null,
-    close: async () => {
-      f.calls.push("live.close");
-      f.running = false;
-    },
+    release: () => Promise.resolve(null),
+    close: () =>
+      settled(() => {
+        f.calls.push("live.close");
+        f.running = false;
+      }),
     tell: (line) => f.calls.push(`live.tell ${line}`),
   };
 }
@@ -53,22 +66,22 @@ function fakeRelaunch(f: Fake, gate?: Promise<void>): RelaunchPort {
       if (signal.aborted) throw new CancelledError("stopped before codex started");
       f.running = true;
     },
-    move: async (r) => {
-      f.calls.push(`relaunch.move ${r.to.id}`);
-      f.running = true;
-    },
-    stop: async () => {
-      f.calls.push("relaunch.stop");
-      f.running = false;
-    },
+    move: (r) =>
+      settled(() => {
+        f.calls.push(`relaunch.move ${r.to.id}`);
+        f.running = true;
+      }),
+    stop: () =>
+      settled(() => {
+        f.calls.push("relaunch.stop");
+        f.running = false;
+      }),
     running: () => f.running,
-    release: async () => null,
-    close: async () => {
-      f.calls.push("relaunch.close");
-    },
+    release: () => Promise.resolve(null),
+    close: () => settled(() => void f.calls.push("relaunch.close")),
     prepare: () => undefined,
     inDoubt: () => false,
-    settleTokens: async () => true,
+    settleTokens: () => Promise.resolve(true),
   };
 }
 
