@@ -298,9 +298,15 @@ export async function superviseSession(
       const recent = claimedPool !== null && clock.now() - claimedPool.at <= CLAIM_REUSE_MS;
       const source = recent && claimedPool !== null ? claimedPool.pool : store;
       say(
-        formatSwitchLine(source, clock, sessionId, from, to, cause).catch(
-          () => `session ${shortSession(sessionId)} moved from ${from.label} to ${to.label}`,
-        ),
+        formatSwitchLine(
+          source,
+          clock,
+          sessionId,
+          from,
+          to,
+          cause,
+          switcher?.mode() === "live",
+        ).catch(() => `session ${shortSession(sessionId)} moved from ${from.label} to ${to.label}`),
       );
     },
     attribute: (account, previous, cause, code) => {

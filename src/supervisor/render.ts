@@ -27,7 +27,10 @@ const CAUSE_JSON: Record<SwitchCause, string> = {
   "signed-out": "signed_out",
 };
 
-/** The switch line, with both accounts' quota from `source` (a pool just read, or the store). */
+/**
+ * The switch line, with both accounts' quota from `source` (a pool just read, or the store).
+ * `live`: the running codex was handed the next account (no restart, docs/decisions.md decision 11).
+ */
 export async function formatSwitchLine(
   source: Pool | Pick<PoolStore, "read">,
   clock: Pick<Clock, "now">,
@@ -35,6 +38,7 @@ export async function formatSwitchLine(
   from: AccountRef,
   to: AccountRef,
   cause: SwitchCause,
+  live = false,
 ): Promise<string> {
   const pool = "read" in source ? await source.read() : source;
   const now = clock.now();
@@ -43,7 +47,7 @@ export async function formatSwitchLine(
       formatClock(ms, now),
     );
   return (
-    `session ${shortSession(sessionId)} moved from ${from.label} (${quota(from)}) ` +
+    `session ${shortSession(sessionId)} moved ${live ? "live " : ""}from ${from.label} (${quota(from)}) ` +
     `to ${to.label} (${quota(to)}): ${CAUSE_TEXT[cause]}`
   );
 }
