@@ -172,8 +172,12 @@ export async function superviseSession(
       timeoutMs: settings.probeTimeoutMs,
     },
     sessionId: () => session?.state().ctx.sessionId ?? args.sessionId,
+    // A switch's candidate, before it is checked and claimed: its launch is prepared (relaunch),
+    // or it is logged in ahead (live: the login is most of a live switch, and the session is
+    // between turns).
     chosen: (account: Parameters<RelaunchPort["prepare"]>[0], owned: boolean) => {
       if (relaunching()) relaunch?.prepare(account, owned);
+      else switcher?.preLogin({ id: account.id, label: account.label ?? account.email });
     },
     claimed: (pool: Pool) => {
       claimedPool = { pool, at: clock.now() };
@@ -327,9 +331,15 @@ export async function superviseSession(
   };
   const ports: SessionPorts = {
     clock,
-    select: (request, signal) => {
+    select: async (request, signal) => {
       claimedPool = null;
-      return chooseAccount(chooseDeps, request, signal);
+      const outcome = await chooseAccount(chooseDeps, request, signal);
+      // Every account out: judged again once a limit live mode is storing is in (its reset
+      // decides the wait). A switch that found an account never waits for that store.
+      if (outcome.kind === "exhausted" && (await switcher?.quotaSettled()) === true) {
+        return chooseAccount(chooseDeps, request, signal);
+      }
+      return outcome;
     },
     prewarm: async (exclude, signal) => {
       const r = await chooseAccount(

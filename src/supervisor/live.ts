@@ -10,7 +10,9 @@
  *   on its command line (a resumed TUI sometimes drops a start-up prompt, docs/supervisor.md).
  * - `move` waits for every turn to end, logs the next account in (never during a turn, §3), and
  *   submits the continuation when one is due; `continuationMissed` when it is refused or its turn
- *   does not start within continuationTimeoutSeconds.
+ *   does not start within continuationTimeoutSeconds. The login is most of a live switch's time
+ *   (docs/codex-app-server.md §9), so it starts as soon as the switch's selection names its
+ *   candidate (`preLogin`), while the selection claims it; the move then finds it done.
  * - Turn boundaries, the usage limit (`error` with usageLimitExceeded) and quota
  *   (`account/rateLimits/updated`, parsed by src/quota/parse-rate-limits.ts) come from the
  *   relay's notifications; the session is bound by its thread id (the rollout's session id).
@@ -37,6 +39,7 @@ import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import type { QuotaSnapshot } from "../pool/schema.js";
 import { LiveAccount } from "./live-account.js";
+import type { Supplied } from "./live-tokens.js";
 import { startLiveServer, LiveUnavailableError, type LiveServer } from "./live-server.js";
 import type { LiveTokenDeps } from "./live-tokens.js";
 import type { AccountRef, Mode } from "./machine.js";
@@ -81,6 +84,14 @@ export interface LiveDeps {
 export interface LivePort extends SwitchingPort {
   /** Shows a line for the user among the TUI's warnings now (it is held for after, too). */
   tell(line: string): void;
+  /**
+   * A switch's selection names `account` as its candidate (the session is between turns): log it
+   * in now, while the selection checks and claims it. The move finds it done (or, moving to
+   * another account, waits for it and logs that one in). Nothing happens while a turn runs.
+   */
+  preLogin(account: AccountRef): void;
+  /** Settles once every quota observation in flight is stored; false when there was none. */
+  quotaSettled(): Promise<boolean>;
 }
 
 /** Live mode stopped working under a running session: resume it by relaunching with `resume`. */
@@ -100,8 +111,8 @@ interface Client {
 /** What the port knows of the session's turns (non-ephemeral ones only: the title turn is codex's). */
 interface Turns {
   running: Set<string>;
-  /** Turns that failed on the usage limit, with the store of the limit they hit. */
-  limited: Map<string, Promise<void>>;
+  /** Turns that failed on the usage limit. */
+  limited: Set<string>;
 }
 
 export function createLivePort(
@@ -117,7 +128,16 @@ export function createLivePort(
   let client: Client | null = null;
   let bound: string | null = null;
   let attachedOnce = false;
-  const turns: Turns = { running: new Set(), limited: new Map() };
+  const turns: Turns = { running: new Set(), limited: new Set() };
+  /** Limits being stored: a selection that finds every account out waits for them (index.ts). */
+  const storing = new Set<Promise<void>>();
+  const limitHit = (): void => {
+    const stored = account.limitHit();
+    storing.add(stored);
+    void stored.finally(() => storing.delete(stored));
+  };
+  /** A login ahead of the move (`preLogin`), and what it handed over (null: it did not happen). */
+  let early: { id: string; done: Promise<Supplied | null> } | null = null;
   /** Turn events reach the machine in order, each after what it waits for (a limit's store). */
   let order: Promise<void> = Promise.resolve();
   const inOrder = (event: SwitchEvent, after: Promise<void> = Promise.resolve()): void => {
@@ -268,20 +288,18 @@ export function createLivePort(
         return;
       case "turnError":
         if (event.usageLimit && !turns.limited.has(event.turnId)) {
-          turns.limited.set(event.turnId, account.limitHit());
+          turns.limited.add(event.turnId);
+          limitHit();
         }
         return;
       case "turnCompleted": {
         if (event.ephemeral || !turns.running.delete(event.turnId)) return;
-        const stored = turns.limited.get(event.turnId);
-        turns.limited.delete(event.turnId);
-        const limitHit =
-          stored !== undefined || event.error?.codexErrorInfo === "usageLimitExceeded";
-        // The limit is in the pool before the machine hears of it: its switch judges with it.
-        inOrder(
-          { type: "turnEnded", limitHit },
-          stored ?? (limitHit ? account.limitHit() : undefined),
-        );
+        const sawError = turns.limited.delete(event.turnId);
+        const hit = sawError || event.error?.codexErrorInfo === "usageLimitExceeded";
+        if (hit && !sawError) limitHit();
+        // Told at once, the limit being stored meanwhile: the switch's selection excludes this
+        // account anyway, and one that finds every account out waits for the store first.
+        inOrder({ type: "turnEnded", limitHit: hit });
         return;
       }
       case "rateLimits":
@@ -436,13 +454,19 @@ export function createLivePort(
 
     async move(request: MoveRequest, signal) {
       const controller = liveController();
+      const ahead = early;
+      early = null;
+      // A login started ahead for this move (or another candidate) settles first: one at a time.
+      const done = ahead === null ? null : await ahead.done;
       if (request.resend && request.to.id === account.current?.id) {
         if (request.continuation) sendContinuation(deps.settings.continuationPrompt);
         return;
       }
-      const supplied = await account.supply(request.to);
-      await account.loginBetweenTurns(supplied.supplied, signal);
-      account.holds(request.to, supplied);
+      if (ahead?.id !== request.to.id || done === null) {
+        const supplied = await account.supply(request.to);
+        await account.loginBetweenTurns(supplied.supplied, signal);
+        account.holds(request.to, supplied);
+      }
       if (request.continuation) {
         if (controller.sessionThreadId() !== null)
           sendContinuation(deps.settings.continuationPrompt);
@@ -475,6 +499,30 @@ export function createLivePort(
 
     tell(line) {
       if (tui && live !== null && !dead) live.controller.notifyUser(`codex-pool: ${line}`);
+    },
+
+    preLogin(ref) {
+      if (live === null || dead || closing || client === null) return;
+      const controller = live.controller;
+      if (controller.turnRunning() || early?.id === ref.id) return;
+      const before = early?.done ?? Promise.resolve(null);
+      const done = before
+        .then(async () => {
+          const supplied = await account.supply(ref);
+          // Refused (not sent) if a turn started meanwhile: the move then logs in between turns.
+          await controller.login(supplied.supplied);
+          // Codex asks B's quota as soon as it holds B: from now on what it reports is B's.
+          account.holds(ref, supplied);
+          return supplied;
+        })
+        .catch(() => null); // the move does it in order, and says what failed
+      early = { id: ref.id, done };
+    },
+
+    async quotaSettled() {
+      if (storing.size === 0) return false;
+      await Promise.allSettled([...storing]);
+      return true;
     },
   };
 }

@@ -13,6 +13,7 @@
  */
 import { CancelledError, errorMessage } from "../platform/errors.js";
 import { LiveUnavailableError, type Broken, type LivePort } from "./live.js";
+import type { AccountRef } from "./machine.js";
 import type { SwitchMode } from "./mode.js";
 import type { RelaunchPort } from "./relaunch.js";
 import type { MoveRequest, StartRequest, SwitchEvent, SwitchingPort } from "./session-ports.js";
@@ -22,6 +23,10 @@ export interface SessionSwitcher extends SwitchingPort {
   mode(): SwitchMode;
   /** A line for the user now, where codex lets one be seen (the live TUI's own warnings). */
   tell(line: string): void;
+  /** A switch's selection names its candidate: live mode logs it in ahead (LivePort.preLogin). */
+  preLogin(account: AccountRef): void;
+  /** Settles once quota observations in flight are stored; false when there were none. */
+  quotaSettled(): Promise<boolean>;
 }
 
 export interface SwitcherOptions {
@@ -94,6 +99,13 @@ export function createSwitcher(options: SwitcherOptions): SessionSwitcher {
     tell(line) {
       if (mode === "live") live?.tell(line);
     },
+
+    preLogin(account) {
+      if (mode === "live" && handover === null) live?.preLogin(account);
+    },
+
+    quotaSettled: () =>
+      mode === "live" && live !== null ? live.quotaSettled() : Promise.resolve(false),
 
     start: (request: StartRequest, signal) =>
       either(

@@ -55,6 +55,8 @@ function fakeLive(f: Fake): LivePort {
         f.running = false;
       }),
     tell: (line) => f.calls.push(`live.tell ${line}`),
+    preLogin: (a) => f.calls.push(`live.preLogin ${a.id}`),
+    quotaSettled: () => Promise.resolve(false),
   };
 }
 
