@@ -333,12 +333,14 @@ export async function superviseSession(
     clock,
     select: async (request, signal) => {
       claimedPool = null;
-      const outcome = await chooseAccount(chooseDeps, request, signal);
+      let outcome = await chooseAccount(chooseDeps, request, signal);
       // Every account out: judged again once a limit live mode is storing is in (its reset
       // decides the wait). A switch that found an account never waits for that store.
       if (outcome.kind === "exhausted" && (await switcher?.quotaSettled()) === true) {
-        return chooseAccount(chooseDeps, request, signal);
+        outcome = await chooseAccount(chooseDeps, request, signal);
       }
+      // No move follows: a candidate logged in ahead gives the session its account back.
+      if (outcome.kind === "exhausted") await switcher?.abandonPreLogin();
       return outcome;
     },
     prewarm: async (exclude, signal) => {

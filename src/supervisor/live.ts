@@ -90,6 +90,11 @@ export interface LivePort extends SwitchingPort {
    * another account, waits for it and logs that one in). Nothing happens while a turn runs.
    */
   preLogin(account: AccountRef): void;
+  /**
+   * The switch's selection ended without a move (no account usable): the account the session runs
+   * on is logged back in if a login ahead replaced it. Settles once done.
+   */
+  abandonPreLogin(): Promise<void>;
   /** Settles once every quota observation in flight is stored; false when there was none. */
   quotaSettled(): Promise<boolean>;
 }
@@ -136,8 +141,12 @@ export function createLivePort(
     storing.add(stored);
     void stored.finally(() => storing.delete(stored));
   };
-  /** A login ahead of the move (`preLogin`), and what it handed over (null: it did not happen). */
-  let early: { id: string; done: Promise<Supplied | null> } | null = null;
+  /**
+   * A login ahead of the move (`preLogin`), what it handed over (null: it did not happen), and the
+   * account the session ran on before it.
+   */
+  let early: { id: string; done: Promise<Supplied | null>; before: AccountRef | null } | null =
+    null;
   /** Turn events reach the machine in order, each after what it waits for (a limit's store). */
   let order: Promise<void> = Promise.resolve();
   const inOrder = (event: SwitchEvent, after: Promise<void> = Promise.resolve()): void => {
@@ -505,8 +514,8 @@ export function createLivePort(
       if (live === null || dead || closing || client === null) return;
       const controller = live.controller;
       if (controller.turnRunning() || early?.id === ref.id) return;
-      const before = early?.done ?? Promise.resolve(null);
-      const done = before
+      const previous = early;
+      const done = (previous?.done ?? Promise.resolve(null))
         .then(async () => {
           const supplied = await account.supply(ref);
           // Refused (not sent) if a turn started meanwhile: the move then logs in between turns.
@@ -516,7 +525,22 @@ export function createLivePort(
           return supplied;
         })
         .catch(() => null); // the move does it in order, and says what failed
-      early = { id: ref.id, done };
+      early = { id: ref.id, done, before: previous?.before ?? account.current };
+    },
+
+    async abandonPreLogin() {
+      const ahead = early;
+      early = null;
+      if (ahead === null || (await ahead.done) === null) return;
+      const back = ahead.before;
+      if (back === null || back.id === account.current?.id || dead || closing) return;
+      try {
+        const supplied = await account.supply(back);
+        await account.loginBetweenTurns(supplied.supplied);
+        account.holds(back, supplied);
+      } catch (error) {
+        reportOnce(`logging ${back.label} back in: ${errorMessage(error)}`);
+      }
     },
 
     async quotaSettled() {

@@ -25,6 +25,8 @@ export interface SessionSwitcher extends SwitchingPort {
   tell(line: string): void;
   /** A switch's selection names its candidate: live mode logs it in ahead (LivePort.preLogin). */
   preLogin(account: AccountRef): void;
+  /** The selection ended without a move: undo a login ahead (LivePort.abandonPreLogin). */
+  abandonPreLogin(): Promise<void>;
   /** Settles once quota observations in flight are stored; false when there were none. */
   quotaSettled(): Promise<boolean>;
 }
@@ -103,6 +105,9 @@ export function createSwitcher(options: SwitcherOptions): SessionSwitcher {
     preLogin(account) {
       if (mode === "live" && handover === null) live?.preLogin(account);
     },
+
+    abandonPreLogin: () =>
+      mode === "live" && live !== null ? live.abandonPreLogin() : Promise.resolve(),
 
     quotaSettled: () =>
       mode === "live" && live !== null ? live.quotaSettled() : Promise.resolve(false),

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { CODEX_VERSION, LIVE_EXEC, LIVE_TUI } from "../helpers/codex-bin.js";
 import { CODEX, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
-import { refreshesByCodex } from "./live-helpers.js";
+import { refreshesByCodex, carrying } from "./live-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
 const CONTINUE = "The previous turn was interrupted by a usage limit";
@@ -130,7 +130,7 @@ describe.skipIf(!haveCodex)("the switching mode (real codex, simulator)", () => 
         fx.project,
       );
       await pane.waitFor("Ask Codex");
-      await submitPrompt(pane, "first task", () => turnsOf(fx).length);
+      await submitPrompt(pane, "first task", carrying(fx.sim, "first task"));
       await pane.waitFor("mock reply #1 from account acct-A");
       expect(await overlayHomes(fx)).toEqual([fx.ids["acct-A"]]);
       await pane.type("\u0003");

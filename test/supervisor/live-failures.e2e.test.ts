@@ -13,7 +13,7 @@ import { processAlive } from "../../src/platform/process-alive.js";
 import { writeFileAtomic } from "../../src/platform/atomic-file.js";
 import { LIVE_TUI } from "../helpers/codex-bin.js";
 import { CODEX, eventually, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
-import { codexProcesses, processesMentioning } from "./live-helpers.js";
+import { codexProcesses, processesMentioning, carrying } from "./live-helpers.js";
 import { haveTmux, startCommand, startPane, submitPrompt, type Pane } from "./tmux.js";
 
 function turnsOf(fx: Fixture) {
@@ -40,7 +40,7 @@ async function liveSession(fx: Fixture): Promise<{
   const pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project);
   report(fx, pane);
   await pane.waitFor("Ask Codex");
-  await submitPrompt(pane, "first task", () => turnsOf(fx).length);
+  await submitPrompt(pane, "first task", carrying(fx.sim, "first task"));
   await pane.waitFor("mock reply #1");
   const { clients, appServers } = await codexProcesses(fx.poolHome);
   expect(clients).toHaveLength(1);
@@ -102,7 +102,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("live mode failures (tmux)
       { exec: true, term: "xterm-256color" },
     );
     await plain.waitFor("mock reply #1 from account acct-A");
-    await submitPrompt(plain, "second task", () => turnsOf(fx).length);
+    await submitPrompt(plain, "second task", carrying(fx.sim, "second task"));
     await plain.waitFor("mock reply #2 from account acct-A");
     expect(turnsOf(fx).at(-1)?.userTexts).toEqual(["first task", "second task"]);
   }, 120_000);
@@ -120,7 +120,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("live mode failures (tmux)
     await pane.waitFor("Ask Codex");
     const relaunched = await processesMentioning(s.sessionId);
     expect(relaunched.some((p) => p.argv.includes("resume"))).toBe(true);
-    await submitPrompt(pane, "second task", () => turnsOf(fx).length);
+    await submitPrompt(pane, "second task", carrying(fx.sim, "second task"));
     await pane.waitFor("mock reply #2");
     expect(turnsOf(fx).at(-1)?.userTexts).toEqual(["first task", "second task"]);
     // Leaving codex: the fall-back is said once the terminal is ours again.

@@ -57,6 +57,15 @@ export async function codexProcesses(
   return { appServers, clients };
 }
 
+/**
+ * How many requests carried `text` as a user message: what tells a prompt went out (a count of all
+ * turn requests would also count a title request, which the simulator logs as a turn when it is
+ * refused, e.g. with a 401).
+ */
+export function carrying(sim: Simulator, text: string): () => number {
+  return () => sim.requests().filter((r) => r.userTexts?.includes(text) === true).length;
+}
+
 /** Refreshes sent by a codex process (its user-agent names it): live mode must send none. */
 export function refreshesByCodex(sim: Simulator): string[] {
   return sim

@@ -8,6 +8,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it, onTestFailed } from "vitest";
+import { FRESH_QUOTA_MS } from "../../src/supervisor/choose.js";
 import { LIVE_TUI } from "../helpers/codex-bin.js";
 import { eventually, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
 import { connectClient } from "../../src/app-server/client.js";
@@ -16,6 +17,7 @@ import {
   filesContaining,
   listeningSockets,
   refreshesByCodex,
+  carrying,
 } from "./live-helpers.js";
 import { haveTmux, startPane, submitPrompt, type Pane } from "./tmux.js";
 
@@ -61,7 +63,7 @@ async function start(fx: Fixture, env: Record<string, string> = {}): Promise<Pan
 
 /** Submits a prompt and waits for its reply. */
 async function ask(fx: Fixture, pane: Pane, text: string, reply: string): Promise<void> {
-  await submitPrompt(pane, text, () => turnsOf(fx).length);
+  await submitPrompt(pane, text, carrying(fx.sim, text));
   await pane.waitFor(reply);
 }
 
@@ -75,7 +77,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmu
     const tui = await theTui(fx);
     await ask(fx, pane, "first task", "mock reply #1");
     await ask(fx, pane, "second task", "mock reply #2");
-    await submitPrompt(pane, "third task", () => turnsOf(fx).length);
+    await submitPrompt(pane, "third task", carrying(fx.sim, "third task"));
     const onB = await eventually(
       "a turn on B",
       () => turnsOf(fx).find((r) => r.accountId === "acct-B" && r.status === 200),
@@ -132,6 +134,48 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmu
     expect(turns[2]!.userTexts).toEqual(["first task", "second task", "third task"]);
     await sameTui(fx, pane, tui);
     expect(refreshesByCodex(fx.sim)).toEqual([]);
+  }, 120_000);
+
+  it("preemptive with no account to go to: the candidate logged in ahead is undone, turn 3 stays on A", async () => {
+    await using fx = await fixture([
+      { accountId: "acct-A", email: "alice@example.com", turns: { usedPercentByTurn: [10, 97] } },
+      { accountId: "acct-B", email: "bob@example.com" },
+    ]);
+    await using pane = await start(fx);
+    const tui = await theTui(fx);
+    await ask(fx, pane, "first task", "mock reply #1");
+    // B runs out elsewhere; the pool's picture of it (from the launch) is old enough to be checked
+    // again, so the switch names B, logs it in ahead, checks it, and finds it out.
+    fx.sim.patchAccount("acct-B", { usage: { primaryUsedPercent: 100 } });
+    await eventually(
+      "B's quota in the pool to be old enough to be checked again",
+      async () => {
+        const b = (await fx.readPool()).accounts.find((x) => x.id === fx.ids["acct-B"]);
+        const at = b?.quota?.observedAt;
+        return at !== undefined && Date.now() - Date.parse(at) > FRESH_QUOTA_MS;
+      },
+      60_000,
+      500,
+    );
+    await ask(fx, pane, "second task", "mock reply #2");
+    const checkB = await fx.sim.waitForRequest(
+      (r) => r.kind === "accounts-check" && r.accountId === "acct-B",
+      60_000,
+    );
+    // Nowhere to go: A is logged back in after it, and the session stays on A.
+    await fx.sim.waitForRequest(
+      (r) => r.kind === "accounts-check" && r.accountId === "acct-A" && r.at > checkB.at,
+      60_000,
+    );
+    await ask(fx, pane, "third task", "mock reply #3 from account acct-A");
+    expect(turnsOf(fx).map((t) => [t.accountId, t.status])).toEqual([
+      ["acct-A", 200],
+      ["acct-A", 200],
+      ["acct-A", 200],
+    ]);
+    const pool = await fx.readPool();
+    expect(pool.sessions.map((s) => s.account)).toEqual([fx.ids["acct-A"]]);
+    await sameTui(fx, pane, tui);
   }, 120_000);
 
   it("an access token that expires mid-session is refreshed by the pool; codex never meets a 401", async () => {
@@ -238,7 +282,7 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmu
     const before = (await fx.readPool()).accounts.map((a) => a.tokens);
     await using pane = await start(fx);
     await ask(fx, pane, "first task", "mock reply #1");
-    await submitPrompt(pane, "second task", () => turnsOf(fx).length);
+    await submitPrompt(pane, "second task", carrying(fx.sim, "second task"));
     await pane.waitFor("from account acct-B");
     const { clients, appServers } = await codexProcesses(fx.poolHome);
     const relay = clients[0]!.argv[clients[0]!.argv.indexOf("--remote") + 1]!;

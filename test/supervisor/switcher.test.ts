@@ -56,6 +56,7 @@ function fakeLive(f: Fake): LivePort {
       }),
     tell: (line) => f.calls.push(`live.tell ${line}`),
     preLogin: (a) => f.calls.push(`live.preLogin ${a.id}`),
+    abandonPreLogin: () => Promise.resolve(),
     quotaSettled: () => Promise.resolve(false),
   };
 }
