@@ -117,8 +117,7 @@ describe("doctor", () => {
       (await doctor(homes, env)).report.findings.find((f) => f.id === "switch-mode");
     expect(await mode({ CODEX_POOL_CODEX_BIN: await fake("0.171.0") })).toMatchObject({
       status: "ok",
-      title:
-        "run switches sessions live (the TUI and exec): live switching is tested for the TUI on codex 0.171.0",
+      title: "run switches sessions live (the TUI and exec): tested on codex 0.171.0",
     });
     expect((await mode({ CODEX_POOL_CODEX_BIN: await fake("0.169.0") }))?.title).toBe(
       "run switches the TUI live (live switching is tested for the TUI on codex 0.169.0) and exec by relaunching codex (codex 0.169.0 cannot switch exec live (no `exec --remote`))",
