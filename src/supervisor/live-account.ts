@@ -6,6 +6,10 @@
  * - Tokens: the token handed over is replaced between turns ahead of its expiry, so codex never
  *   meets a 401; codex's refresh request after one is answered with the same account refreshed,
  *   or, when that account can no longer sign in, with the next one (`onReplaced`).
+ * - Switching: `moveTo` logs the next account in between turns. A login is most of a live switch
+ *   (docs/codex-app-server.md §9), so a switch's candidate may be logged in ahead (`loginAhead`,
+ *   while the selection claims it): `moveTo` then finds it done, and `abandonAhead` gives the
+ *   session its account back when no move follows.
  * - Quota: `account/rateLimits/updated` is sparse, so each update is laid over the last picture of
  *   the same account before it is parsed (src/quota/parse-rate-limits.ts). As with the rollout
  *   (watch.ts), a reading is stored once it has settled for QUOTA_SETTLE_MS (each store is a pool
@@ -71,6 +75,12 @@ export class LiveAccount {
   private pollTimer: Timer | null = null;
   /** A reading waiting to settle before it is stored (a later one replaces it). */
   private settling: { timer: Timer; who: AccountRef } | null = null;
+  /**
+   * A login ahead of a move: to whom, what it handed over (null: it did not happen), and the
+   * account the session ran on before it.
+   */
+  private ahead: { id: string; done: Promise<Supplied | null>; before: AccountRef | null } | null =
+    null;
   private stopped = false;
   private readonly deps: LiveAccountDeps;
 
@@ -112,6 +122,54 @@ export class LiveAccount {
         // A turn started between our check and the login: wait for it to end too.
         if (!(error instanceof TurnRunningError)) throw error;
       }
+    }
+  }
+
+  /**
+   * Logs `ref` in ahead of a move, between turns only (nothing happens while a turn runs; a turn
+   * that starts meanwhile makes the login refused, not sent, and the move then does it).
+   */
+  loginAhead(ref: AccountRef): void {
+    const controller = this.deps.controller();
+    if (controller.turnRunning() || this.ahead?.id === ref.id) return;
+    const previous = this.ahead;
+    const done = (previous?.done ?? Promise.resolve(null))
+      .then(async () => {
+        const supplied = await this.supply(ref);
+        await controller.login(supplied.supplied);
+        // Codex asks the new account's quota at once: from now on what it reports is `ref`'s.
+        this.holds(ref, supplied);
+        return supplied;
+      })
+      .catch(() => null); // the move does it in order, and says what failed
+    this.ahead = { id: ref.id, done, before: previous?.before ?? this.ref };
+  }
+
+  /** The session moves to `to` (no turn runs): logged in now, unless a login ahead did it. */
+  async moveTo(to: AccountRef, signal?: AbortSignal): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    // A login ahead (for `to` or another candidate) settles first: one login at a time.
+    const done = ahead === null ? null : await ahead.done;
+    if (ahead?.id === to.id && done !== null) return;
+    const supplied = await this.supply(to);
+    await this.loginBetweenTurns(supplied.supplied, signal);
+    this.holds(to, supplied);
+  }
+
+  /** No move follows a login ahead: the account the session ran on is logged back in. */
+  async abandonAhead(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead === null || (await ahead.done) === null) return;
+    const back = ahead.before;
+    if (back === null || back.id === this.ref?.id || this.stopped) return;
+    try {
+      const supplied = await this.supply(back);
+      await this.loginBetweenTurns(supplied.supplied);
+      this.holds(back, supplied);
+    } catch (error) {
+      this.deps.warn(`logging ${back.label} back in: ${errorMessage(error)}`);
     }
   }
 

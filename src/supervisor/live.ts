@@ -30,16 +30,15 @@ import type { LiveEvent } from "../app-server/events.js";
 import type { SuppliedAccount } from "../app-server/messages.js";
 import type { ClassifiedArgs } from "../codex/args.js";
 import type { CodexBinary } from "../codex/binary.js";
-import { buildChildEnv, codexConfigOverrides } from "../codex/child-env.js";
-import { remoteClientArgv, serverOptions } from "../codex/remote-args.js";
-import { spawnCodex, type ChildOutcome } from "../codex/spawn.js";
+import { serverOptions } from "../codex/remote-args.js";
+import type { ChildOutcome, SpawnedCodex } from "../codex/spawn.js";
 import type { Clock } from "../platform/clock.js";
 import { CancelledError, errorMessage } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import type { QuotaSnapshot } from "../pool/schema.js";
 import { LiveAccount } from "./live-account.js";
-import type { Supplied } from "./live-tokens.js";
+import { spawnAttached } from "./live-client.js";
 import { startLiveServer, LiveUnavailableError, type LiveServer } from "./live-server.js";
 import type { LiveTokenDeps } from "./live-tokens.js";
 import type { AccountRef, Mode } from "./machine.js";
@@ -141,12 +140,6 @@ export function createLivePort(
     storing.add(stored);
     void stored.finally(() => storing.delete(stored));
   };
-  /**
-   * A login ahead of the move (`preLogin`), what it handed over (null: it did not happen), and the
-   * account the session ran on before it.
-   */
-  let early: { id: string; done: Promise<Supplied | null>; before: AccountRef | null } | null =
-    null;
   /** Turn events reach the machine in order, each after what it waits for (a limit's store). */
   let order: Promise<void> = Promise.resolve();
   const inOrder = (event: SwitchEvent, after: Promise<void> = Promise.resolve()): void => {
@@ -373,43 +366,13 @@ export function createLivePort(
     await controller.login(supplied.supplied); // deferred: applied as the client attaches
     account.holds(request.account, supplied);
     const resume = request.resume;
-    const argv = remoteClientArgv(
-      deps.args,
-      { attach: controller.attachArgs(), cwd: deps.cwd },
-      resume === null
-        ? null
-        : {
-            sessionId: resume.sessionId,
-            prompt: resume.continuation && !tui ? deps.settings.continuationPrompt : null,
-          },
-      tui ? codexConfigOverrides(deps.settings) : [],
-    );
-    const env = buildChildEnv({
-      base: deps.env,
-      settings: deps.settings,
-      codexHome: live?.appServer.home ?? "",
-      sqliteHome: deps.settings.codexHome,
-      extra: { ...deps.binary.env, ...controller.attachEnv() },
-    });
     // Every line queued so far (the switch line) is out before codex takes the screen.
     await deps.screen.drain();
     if (signal.aborted) throw new CancelledError("stopped before codex started");
     if (tui) deps.screen.own();
-    const wrapper = deps.pdeathWrapper;
-    // A resumed exec already consumed any piped input; codex must not wait on stdin for more.
-    const stdin = !tui && resume !== null ? "ignore" : "inherit";
-    const spawned = spawnCodex({
-      binary: wrapper === null ? deps.binary : { path: wrapper },
-      args: wrapper === null ? argv : ["--pdeathsig", "SIGTERM", "--", deps.binary.path, ...argv],
-      env,
-      cwd: deps.cwd,
-      stdio: [stdin, "inherit", "inherit"],
-    });
+    let spawned: SpawnedCodex;
     try {
-      await new Promise<void>((resolve, reject) => {
-        spawned.child.once("spawn", resolve);
-        spawned.exited.catch(reject);
-      });
+      spawned = await spawnAttached(deps, controller, live?.appServer.home ?? "", resume);
     } catch (error) {
       if (tui) await deps.screen.release();
       throw error;
@@ -463,18 +426,8 @@ export function createLivePort(
 
     async move(request: MoveRequest, signal) {
       const controller = liveController();
-      const ahead = early;
-      early = null;
-      // A login started ahead for this move (or another candidate) settles first: one at a time.
-      const done = ahead === null ? null : await ahead.done;
-      if (request.resend && request.to.id === account.current?.id) {
-        if (request.continuation) sendContinuation(deps.settings.continuationPrompt);
-        return;
-      }
-      if (ahead?.id !== request.to.id || done === null) {
-        const supplied = await account.supply(request.to);
-        await account.loginBetweenTurns(supplied.supplied, signal);
-        account.holds(request.to, supplied);
+      if (!(request.resend && request.to.id === account.current?.id)) {
+        await account.moveTo(request.to, signal);
       }
       if (request.continuation) {
         if (controller.sessionThreadId() !== null)
@@ -511,37 +464,10 @@ export function createLivePort(
     },
 
     preLogin(ref) {
-      if (live === null || dead || closing || client === null) return;
-      const controller = live.controller;
-      if (controller.turnRunning() || early?.id === ref.id) return;
-      const previous = early;
-      const done = (previous?.done ?? Promise.resolve(null))
-        .then(async () => {
-          const supplied = await account.supply(ref);
-          // Refused (not sent) if a turn started meanwhile: the move then logs in between turns.
-          await controller.login(supplied.supplied);
-          // Codex asks B's quota as soon as it holds B: from now on what it reports is B's.
-          account.holds(ref, supplied);
-          return supplied;
-        })
-        .catch(() => null); // the move does it in order, and says what failed
-      early = { id: ref.id, done, before: previous?.before ?? account.current };
+      if (live !== null && !dead && !closing && client !== null) account.loginAhead(ref);
     },
 
-    async abandonPreLogin() {
-      const ahead = early;
-      early = null;
-      if (ahead === null || (await ahead.done) === null) return;
-      const back = ahead.before;
-      if (back === null || back.id === account.current?.id || dead || closing) return;
-      try {
-        const supplied = await account.supply(back);
-        await account.loginBetweenTurns(supplied.supplied);
-        account.holds(back, supplied);
-      } catch (error) {
-        reportOnce(`logging ${back.label} back in: ${errorMessage(error)}`);
-      }
-    },
+    abandonPreLogin: () => (dead || closing ? Promise.resolve() : account.abandonAhead()),
 
     async quotaSettled() {
       if (storing.size === 0) return false;
