@@ -174,7 +174,9 @@ export function moveTo(
 /**
  * The switching port moved the session to `account` by itself, mid-turn (live mode: codex's
  * refresh request for an account that can no longer sign in was answered with the next one). The
- * turn goes on; the machine records the switch and says so, like one of its own.
+ * turn goes on; the machine records the move and says so, like one of its own switches, but it is
+ * not counted against maxSwitches: the budget limits the moves the machine chooses, and this one
+ * was the only way for the session to go on at all.
  */
 export function accountReplaced(state: State, account: AccountRef): Step {
   const { ctx } = state;
@@ -183,7 +185,6 @@ export function accountReplaced(state: State, account: AccountRef): Step {
     account,
     previous: ctx.account,
     served: servedWith(ctx, account),
-    switches: ctx.switches + 1,
     lastCause: "signed-out",
     pressure: "ok",
     prewarm: "idle",

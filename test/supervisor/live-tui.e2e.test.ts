@@ -280,6 +280,13 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmu
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
     const before = (await fx.readPool()).accounts.map((a) => a.tokens);
+    // Plain codex's own sign-in (an account outside the pool): never used, never touched.
+    const userAuth = path.join(fx.codexHome, "auth.json");
+    const userSignIn = JSON.stringify({
+      auth_mode: "chatgpt",
+      tokens: { account_id: "acct-U", access_token: "user-access", refresh_token: "user-refresh" },
+    });
+    await fs.writeFile(userAuth, userSignIn, { mode: 0o600 });
     await using pane = await start(fx);
     await ask(fx, pane, "first task", "mock reply #1");
     await submitPrompt(pane, "second task", carrying(fx.sim, "second task"));
@@ -307,6 +314,9 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("supervised TUI, live (tmu
       await filesContaining([fx.codexHome, path.join(homes, "live"), fx.project], secrets),
     ).toEqual([]);
     expect((await fs.readdir(homes)).filter((h) => h.startsWith("acc_"))).toEqual([]);
+    expect(await fs.readFile(userAuth, "utf8")).toBe(userSignIn);
+    expect(await fs.readdir(path.join(homes, "live"))).not.toContain("auth.json");
+    expect(fx.sim.requests().some((r) => r.accountId === "acct-U")).toBe(false);
     for (const p of [...clients, ...appServers]) {
       const seen = [
         ...p.argv,

@@ -689,7 +689,7 @@ describe("verified continuation", () => {
 });
 
 describe("live mode: the port moved the session by itself", () => {
-  it("follows it mid-turn: the account, the served list, the budget, one switch line", () => {
+  it("follows it mid-turn: the account, the served list, one switch line; the budget is the machine's own", () => {
     const t = drive(tui, [
       ...boundOnA,
       { type: "turnStarted" },
@@ -700,7 +700,7 @@ describe("live mode: the port moved the session by itself", () => {
       account: B,
       previous: A,
       served: [A, B],
-      switches: 1,
+      switches: 0,
       lastCause: "signed-out",
       turnActive: true,
     });
