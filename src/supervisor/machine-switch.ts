@@ -206,11 +206,17 @@ function notTaken(account: AccountRef): string {
  * The continuation's turn did not start within its bound: send it again on the same account once
  * (no switch: the session stays where it is), then tell the user the task waits for them.
  */
-export function onContinuationMissed(state: State): Step {
+export function onContinuationMissed(config: MachineConfig, state: State): Step {
   const { ctx } = state;
   const pending = ctx.continuation;
   if (pending === null || ctx.account === null || ctx.sessionId === null) return step(state);
-  if (state.phase.kind !== "running" || ctx.turnActive || pending.account !== ctx.account.id) {
+  // exec runs its prompt or exits (its end decides), and a move is a TUI's only: no resend there.
+  if (
+    config.mode !== "tui" ||
+    state.phase.kind !== "running" ||
+    ctx.turnActive ||
+    pending.account !== ctx.account.id
+  ) {
     return step(withPhase(state, state.phase, { continuation: null }));
   }
   if (pending.attempt >= CONTINUATION_ATTEMPTS) {

@@ -63,7 +63,7 @@ function onChildPhaseEvent(config: MachineConfig, state: State, event: Event): S
     if (ctx.account?.id !== event.forAccount) return step(state);
     return step(withPhase(state, state.phase, { prewarm: "done", next: event.next }));
   }
-  if (event.type === "continuationMissed") return onContinuationMissed(state);
+  if (event.type === "continuationMissed") return onContinuationMissed(config, state);
   if (event.type === "accountReplaced") return accountReplaced(state, event.account);
   return step(state);
 }
