@@ -26,7 +26,7 @@ import { takeBackTokens } from "../codex/adopt.js";
 import { accountHomePath } from "../codex/overlay-home.js";
 import { codexVersion } from "../codex/version.js";
 import { chooseAccount, reuseRecentProbes } from "./choose.js";
-import { createLivePort } from "./live.js";
+
 import type { LiveTokenDeps } from "./live-tokens.js";
 import { chooseMode, fallbackLine, type SwitchMode } from "./mode.js";
 import { findPdeathWrapper, isExecKind, type LaunchDeps } from "./launch.js";
@@ -122,6 +122,8 @@ export async function superviseSession(
     kind: mode,
     args,
   });
+  // Live mode's parts (the relay, `ws`) are loaded only for a session that starts live.
+  const liveModule = choice.mode === "live" ? await import("./live.js") : null;
   const floors = floorsFromSettings(settings);
   const report = new SessionReport();
   const refresher = new TokenRefresher({
@@ -396,8 +398,9 @@ export async function superviseSession(
             });
           }
         },
-        live: (broken) =>
-          createLivePort(
+        live: (broken) => {
+          if (liveModule === null) throw new Error("live mode was not chosen for this session");
+          return liveModule.createLivePort(
             {
               clock,
               mode,
@@ -440,7 +443,8 @@ export async function superviseSession(
             },
             emit,
             broken,
-          ),
+          );
+        },
       });
       return switcher;
     },

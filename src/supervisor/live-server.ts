@@ -9,20 +9,13 @@ import { launchAppServer, type AppServer } from "../app-server/launcher.js";
 import type { SuppliedAccount } from "../app-server/messages.js";
 import type { CodexBinary } from "../codex/binary.js";
 import type { ReconcileReport } from "../codex/overlay-home.js";
-import {
-  CodexMissingError,
-  CodexPoolError,
-  errorMessage,
-  isCodexPoolError,
-} from "../platform/errors.js";
+import { CodexMissingError, errorMessage, isCodexPoolError } from "../platform/errors.js";
+import { LiveUnavailableError } from "./live-errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 
 /** How long the app-server may take to say where it listens (it takes 70–150 ms, §9). */
 const START_TIMEOUT_MS = 20_000;
-
-/** Live mode cannot serve this session (its caller relaunches instead, switcher.ts). */
-export class LiveUnavailableError extends CodexPoolError {}
 
 export interface LiveServerOptions {
   readonly binary: CodexBinary;

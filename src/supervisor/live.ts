@@ -39,7 +39,8 @@ import type { Settings } from "../platform/settings-table.js";
 import type { QuotaSnapshot } from "../pool/schema.js";
 import { LiveAccount } from "./live-account.js";
 import { spawnAttached } from "./live-client.js";
-import { startLiveServer, LiveUnavailableError, type LiveServer } from "./live-server.js";
+import { LiveUnavailableError } from "./live-errors.js";
+import { startLiveServer, type LiveServer } from "./live-server.js";
 import type { LiveTokenDeps } from "./live-tokens.js";
 import type { AccountRef, Mode } from "./machine.js";
 import type { SessionReport } from "./report.js";
@@ -49,7 +50,7 @@ import { stopChild } from "./stop-child.js";
 import type { TerminalControl } from "./terminal.js";
 import type { WatchEvent } from "./watch.js";
 
-export { LiveUnavailableError } from "./live-server.js";
+export { LiveUnavailableError } from "./live-errors.js";
 
 export interface LiveDeps {
   readonly clock: Clock;

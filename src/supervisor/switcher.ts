@@ -12,7 +12,8 @@
  * From then on every call goes to the relaunch port, for the rest of the session.
  */
 import { CancelledError, errorMessage } from "../platform/errors.js";
-import { LiveUnavailableError, type Broken, type LivePort } from "./live.js";
+import { LiveUnavailableError } from "./live-errors.js";
+import type { Broken, LivePort } from "./live.js";
 import type { AccountRef } from "./machine.js";
 import type { SwitchMode } from "./mode.js";
 import type { RelaunchPort } from "./relaunch.js";
