@@ -9,7 +9,14 @@
  * - `startTurn` submits a continuation and resolves when `turn/started` confirms it;
  * - refresh requests are answered through the callback (single-flight: codex asks every
  *   connection at once, §8);
- * - turns, the usage-limit error, rate limits and deaths arrive as typed events.
+ * - turns, the usage-limit error, rate limits, the session's thread and deaths arrive as typed
+ *   events;
+ * - `notifyUser` puts a line in the TUI's own warnings (its status area: `⚠ N warnings · f2 to
+ *   view`, docs/codex-app-server.md §8), the one place a line can appear without breaking its
+ *   screen.
+ *
+ * A client whose first login is refused never sees the app-server: its connection is closed
+ * before its initialize answer, so it cannot run a turn on no account (or on one we did not give).
  */
 import { errorMessage } from "../platform/errors.js";
 import type { AppServer } from "./launcher.js";
@@ -27,6 +34,7 @@ import {
   TURN_START_METHOD,
   TurnStartResultSchema,
   turnStartParams,
+  WARNING_METHOD,
   type RefreshRequest,
   type SuppliedAccount,
 } from "./messages.js";
@@ -67,6 +75,11 @@ export interface LiveControllerApi {
   startTurn(text: string, threadId?: string): Promise<{ threadId: string; turnId: string }>;
   /** The user's session thread (non-ephemeral), once a client started or resumed one. */
   sessionThreadId(): string | null;
+  /**
+   * Shows `message` among the attached client's warnings (a `warning` notification of ours in its
+   * stream). false when no client is attached to show it.
+   */
+  notifyUser(message: string): boolean;
   /** The ChatGPT account id the app-server holds, as far as we told it. */
   currentAccountId(): string | null;
   on(listener: LiveEventListener): () => void;
@@ -77,6 +90,8 @@ export interface LiveControllerApi {
 interface Attached {
   readonly conn: RelayConnection;
   readonly turns: TurnTracker;
+  /** The session thread last reported for this connection (`sessionThread` events). */
+  reported: string | null;
 }
 
 export class LiveController implements LiveControllerApi {
@@ -161,6 +176,13 @@ export class LiveController implements LiveControllerApi {
     return this.active()?.turns.sessionThreadId() ?? null;
   }
 
+  notifyUser(message: string): boolean {
+    const target = this.active();
+    if (target === null) return false;
+    target.conn.notifyClient(WARNING_METHOD, { threadId: null, message });
+    return true;
+  }
+
   currentAccountId(): string | null {
     return this.applied?.chatgptAccountId ?? null;
   }
@@ -218,10 +240,10 @@ export class LiveController implements LiveControllerApi {
   private entry(conn: RelayConnection): Attached {
     let found = this.attached.get(conn);
     if (found === undefined && !conn.isClosed) {
-      found = { conn, turns: new TurnTracker() };
+      found = { conn, turns: new TurnTracker(), reported: null };
       this.attached.set(conn, found);
     }
-    return found ?? { conn, turns: new TurnTracker() };
+    return found ?? { conn, turns: new TurnTracker(), reported: null };
   }
 
   private async onInitialized(conn: RelayConnection): Promise<void> {
@@ -241,6 +263,11 @@ export class LiveController implements LiveControllerApi {
           chatgptAccountId: account.chatgptAccountId,
           message: errorMessage(error),
         });
+        // Its initialize answer is never sent: the client cannot work on an app-server without
+        // the account we meant it to have.
+        this.attached.delete(conn);
+        conn.close(1011);
+        return;
       }
     }
     this.emit({ type: "attached", client: conn.clientName });
@@ -288,6 +315,11 @@ export class LiveController implements LiveControllerApi {
     if (frame.kind === "result") a.turns.response(frame.id, frame.result);
     else if (frame.kind === "error" && frame.id !== null) a.turns.response(frame.id, undefined);
     else if (frame.kind === "notification") this.onNotification(frame.method, frame.params, a);
+    const thread = a.turns.sessionThreadId();
+    if (thread !== null && thread !== a.reported && this.attached.has(conn)) {
+      a.reported = thread;
+      this.emit({ type: "sessionThread", threadId: thread, client: conn.clientName });
+    }
     this.wakeIdle();
   }
 

@@ -24,6 +24,8 @@ export type LiveEvent =
   | { type: "attached"; client: string | null }
   /** An attached client's connection ended (`by` says who closed it first). */
   | { type: "detached"; client: string | null; by: CloseInfo["by"]; code: number }
+  /** The session thread (non-ephemeral) a client started, resumed or forked became known. */
+  | { type: "sessionThread"; threadId: string; client: string | null }
   | { type: "turnStarted"; threadId: string; turnId: string; ephemeral: boolean }
   | {
       type: "turnCompleted";

@@ -3,7 +3,13 @@
  * (every entry of the user's real home linked, so sessions, config and history are shared) but
  * without auth.json. The app-server then holds only the access tokens we hand it, in memory: it can
  * neither use nor refresh a login we did not give it, and plain `codex` keeps its own sign-in.
- * One home per app-server, removed when it stops: two sessions never share what codex writes there.
+ *
+ * One home, `<pool home>/homes/live`, for every live session, kept like the account overlays:
+ * codex records each session's rollout by the path it wrote it under (`<home>/sessions/…`, in the
+ * state database shared with the real home), and `codex resume <id>` finds the session by that
+ * path only. A home removed after its session left every such session unresumable ("no rollout
+ * found for thread id", observed on 0.171, docs/codex-app-server.md §8). Files codex writes there
+ * are folded back into the real home after each session (`foldAppServerHome`), as for overlays.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
@@ -15,7 +21,10 @@ import {
   type ReconcileReport,
 } from "../codex/overlay-home.js";
 
-/** `live-` cannot clash with our account ids (`acc_…`), which name the account overlays. */
+/** `live` cannot clash with our account ids (`acc_…`), which name the account overlays. */
+export const APP_SERVER_HOME = "live";
+
+/** A home of its own (tests that must not share one). */
 export function newAppServerHomeName(): string {
   return `live-${randomBytes(6).toString("hex")}`;
 }
@@ -32,7 +41,15 @@ export async function prepareAppServerHome(
   return home;
 }
 
-/** After the app-server (and its clients) stopped: stray writes back to the real home, then gone. */
+/** After a session: what codex wrote into the home goes back to the real home (links stay). */
+export function foldAppServerHome(realHome: string, home: string): Promise<ReconcileReport> {
+  return reconcileAccountHome(realHome, home);
+}
+
+/**
+ * A home of its own, after its app-server stopped: stray writes back to the real home, then gone
+ * (tests; sessions made there can no longer be resumed by id, see above).
+ */
 export async function removeAppServerHome(
   realHome: string,
   home: string,

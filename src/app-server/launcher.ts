@@ -9,6 +9,12 @@
  * server's, §8). Port 0 lets the kernel choose; the server prints the port it bound on stderr.
  * Its stderr is drained for as long as it runs and never reaches the terminal (the TUI owns it);
  * the last few KB are kept for an error message.
+ *
+ * It runs in a process group of its own: the terminal's signals are for codex and for us (a Ctrl+C
+ * in `exec` would otherwise end the server under the client, a SIGINT it exits on). Its life is
+ * tied to ours instead: with a parent-death wrapper (`setpriv --pdeathsig SIGTERM`, the one the
+ * relaunch path uses, src/supervisor/launch.ts) the kernel stops it when we die, even by SIGKILL;
+ * it ignores its stdin closing (docs/codex-app-server.md §8), so nothing else would.
  */
 import type { ChildProcess, SpawnOptions } from "node:child_process";
 import type { CodexBinary } from "../codex/binary.js";
@@ -33,6 +39,10 @@ export interface AppServerLaunchOptions {
   cwd: string;
   /** Give up when the server has not said where it listens by then. */
   startTimeoutMs: number;
+  /** `setpriv` for a parent-death signal (src/supervisor/launch.ts findPdeathWrapper), or null. */
+  pdeathWrapper?: string | null;
+  /** Extra `-c key=value` overrides, before ours (ours win: docs/decisions.md decision 10). */
+  configOverrides?: readonly string[];
   spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 }
 
@@ -59,8 +69,13 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 const LISTENING = /listening on: ws:\/\/127\.0\.0\.1:(\d+)/;
 
 /** The argv after the binary. `--listen` takes loopback only; port 0 = any free one. */
-export function appServerArgv(settings: Settings, tokenSha256: string): string[] {
+export function appServerArgv(
+  settings: Settings,
+  tokenSha256: string,
+  userOverrides: readonly string[] = [],
+): string[] {
   return [
+    ...userOverrides,
     ...codexConfigOverrides(settings),
     "app-server",
     "--listen",
@@ -74,7 +89,7 @@ export function appServerArgv(settings: Settings, tokenSha256: string): string[]
 
 export async function launchAppServer(options: AppServerLaunchOptions): Promise<AppServer> {
   const token = newCapabilityToken();
-  const argv = appServerArgv(options.settings, tokenSha256Hex(token));
+  const argv = appServerArgv(options.settings, tokenSha256Hex(token), options.configOverrides);
   const env = buildChildEnv({
     base: options.env,
     settings: options.settings,
@@ -82,12 +97,14 @@ export async function launchAppServer(options: AppServerLaunchOptions): Promise<
     sqliteHome: options.realHome,
     extra: options.binary.env,
   });
+  const wrapper = options.pdeathWrapper ?? null;
   const spawned = spawnCodex({
-    binary: options.binary,
-    args: argv,
+    binary: wrapper === null ? options.binary : { path: wrapper },
+    args: wrapper === null ? argv : ["--pdeathsig", "SIGTERM", "--", options.binary.path, ...argv],
     env,
     cwd: options.cwd,
     stdio: ["ignore", "ignore", "pipe"],
+    ownGroup: true,
     ...(options.spawn !== undefined ? { spawn: options.spawn } : {}),
   });
   const { child } = spawned;

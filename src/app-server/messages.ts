@@ -59,6 +59,12 @@ export function refreshResult(account: SuppliedAccount): Record<string, unknown>
 
 export const TURN_START_METHOD = "turn/start";
 
+/**
+ * A server notification the TUI shows among its warnings (`⚠ N warnings · f2 to view` in its
+ * status area), params `{threadId: string | null, message}` [gen] (docs/codex-app-server.md §8).
+ */
+export const WARNING_METHOD = "warning";
+
 export function turnStartParams(threadId: string, text: string): Record<string, unknown> {
   return { threadId, input: [{ type: "text", text, text_elements: [] }] };
 }

@@ -15,6 +15,7 @@ import { AppServerError } from "./errors.js";
 import {
   errorText,
   idKey,
+  notificationText,
   parseFrame,
   requestText,
   resultText,
@@ -147,6 +148,19 @@ export class RelayConnection {
 
   close(code = 1001): void {
     this.shut("relay", code);
+  }
+
+  /**
+   * Sends a notification of ours to the client, in order with the server's frames (after every
+   * frame already on its way to it).
+   */
+  notifyClient(method: string, params: unknown): void {
+    const text = notificationText(method, params);
+    this.chain = this.chain
+      .then(() => {
+        if (this.down.readyState === WebSocket.OPEN) this.down.send(text);
+      })
+      .catch((error: unknown) => this.report(error));
   }
 
   private fromClient(data: RawData, binary: boolean): void {

@@ -63,6 +63,15 @@ const METHODS: Readonly<Record<string, string>> = {
     "the gap runs from that 429 to the first turn request under B, both from the simulator's " +
     "log. The yardstick is a bare native `codex exec resume <id>` of the same session on B, from " +
     "spawn to its first turn request (src/bench/switch-gap.ts).",
+  Live:
+    "the live switch: a supervised TUI (`codex-pool run` under tmux, the real codex) on A, 12 % " +
+    "left after its first turn (so B is chosen and checked ahead), fails its second turn on the " +
+    "usage limit; the gap runs from that 429 to the continuation's turn request under B, both from " +
+    "the simulator's log, and the yardstick is a bare native `codex exec resume` of the session on " +
+    "B, spawn to first turn request. RSS: VmRSS of `codex-pool run`, sampled every 50 ms from the " +
+    "TUI's start to B's answer. Relay overhead: `turn/start` → `turn/completed` of a client " +
+    "through the relay and of one attached directly to the same app-server, interleaved " +
+    "(src/bench/live.ts).",
   Launch:
     "a supervised `run -- exec` on a pool of 10 accounts, spawn to its first turn request, run " +
     "alternately with every account checked a moment ago, with one never checked and with none " +

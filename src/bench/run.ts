@@ -5,6 +5,7 @@
  */
 import { benchDiscovery } from "./discovery.js";
 import { benchLaunchProbe } from "./launch-probe.js";
+import { benchLive } from "./live.js";
 import type { Figure, Progress } from "./measure.js";
 import { benchMemory } from "./memory.js";
 import { benchSharedPool } from "./pg.js";
@@ -20,7 +21,8 @@ const progress: Progress = (line) => {
   process.stderr.write(`[${t} s] ${line}\n`);
 };
 
-const benches: [string, (p: Progress) => Promise<Figure[]>][] = [
+const only = process.env["CODEX_POOL_BENCH_ONLY"];
+const all: [string, (p: Progress) => Promise<Figure[]>][] = [
   ["Start-up", benchStartup],
   ["Session discovery", benchDiscovery],
   ["Quota", benchStatus],
@@ -28,8 +30,11 @@ const benches: [string, (p: Progress) => Promise<Figure[]>][] = [
   ["Shared pool", benchSharedPool],
   ["Memory", benchMemory],
   ["Switch", benchSwitchGap],
+  ["Live", benchLive],
   ["Launch", benchLaunchProbe],
 ];
+// One group alone (while working on it); BENCHMARKS.md is then not rewritten.
+const benches = only === undefined ? all : all.filter(([group]) => group === only);
 
 const figures: Figure[] = [];
 let broken = 0;
@@ -55,7 +60,7 @@ for (const [group, bench] of benches) {
 }
 const seconds = (Date.now() - began) / 1000;
 const text = renderReport(machine, figures, seconds);
-const file = await writeReport(text);
+const file = only === undefined ? await writeReport(text) : "(not written: one group only)";
 process.stdout.write(text);
 const missed = figures.filter((f) => f.pass === false).length;
 progress(`wrote ${file} in ${seconds.toFixed(0)} s; ${missed} figure(s) miss their target`);

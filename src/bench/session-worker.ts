@@ -24,7 +24,11 @@ import { openPoolStore } from "../pool/open-store.js";
 import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
 import { chooseAccount, type ChooseDeps } from "../supervisor/choose.js";
-import { defaultAliveCheck, LiveSessionRecord } from "../supervisor/live-sessions.js";
+import {
+  defaultAliveCheck,
+  LiveSessionRecord,
+  type SessionMode,
+} from "../supervisor/live-sessions.js";
 import type { MachineConfig } from "../supervisor/machine.js";
 import {
   startSession,
@@ -40,8 +44,8 @@ export interface SessionWorkerOptions {
   ttlMs: number;
   /** The machine's name in the lease (default: this host). */
   host?: string;
-  /** Whether the stand-in codex holds the refresh token (relaunch: yes; live mode: no). */
-  holdsRefreshToken?: boolean;
+  /** How the stand-in session moves (default relaunch: its codex holds the refresh token). */
+  mode?: SessionMode;
   /** How often the early wake looks where the store cannot push. */
   pollMs?: number;
 }
@@ -86,11 +90,9 @@ const live = new LiveSessionRecord({
   heartbeatMs: options.heartbeatMs,
   ttlMs: options.ttlMs,
   ...(options.host !== undefined ? { me: { pid: process.pid, host: options.host } } : {}),
-  ...(options.holdsRefreshToken !== undefined
-    ? { holdsRefreshToken: options.holdsRefreshToken }
-    : {}),
   onError: (error) => say(`notice heartbeat failed: ${errorMessage(error)}`),
 });
+live.mode = options.mode;
 
 let session: SessionControl | null = null;
 const chooseDeps: ChooseDeps = {

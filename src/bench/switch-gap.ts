@@ -17,7 +17,7 @@ import { median, ms, ratio, runProcess, type Figure, type Progress } from "./mea
 
 const CONTINUE = SETTINGS.continuationPrompt.default;
 
-async function sessionIdIn(codexHome: string): Promise<string> {
+export async function sessionIdIn(codexHome: string): Promise<string> {
   const names = await fs.readdir(path.join(codexHome, "sessions"), { recursive: true });
   for (const name of names) {
     const id = sessionIdFromRolloutName(path.basename(name));
@@ -26,7 +26,7 @@ async function sessionIdIn(codexHome: string): Promise<string> {
   throw new Error("the supervised run left no session file");
 }
 
-interface Timing {
+export interface Timing {
   /** To the first turn request under B: the figure. */
   readonly turn: number;
   /** To codex's first request under B (not our usage probes): codex's own start-up ends here. */
@@ -39,7 +39,7 @@ function codexFirstOnB(requests: SimRequest[], from: number): SimRequest | undef
 }
 
 /** Spawns the native codex to resume `id` on B, and times spawn → first turn at the simulator. */
-async function bareResume(world: World, id: string): Promise<Timing> {
+export async function bareResume(world: World, id: string): Promise<Timing> {
   const auth = JSON.stringify(world.sim.authJsonFor("acct-B"), null, 2) + "\n";
   await writeFileAtomic(path.join(world.homes.codexHome, "auth.json"), auth, { mode: 0o600 });
   const start = Date.now();
@@ -82,7 +82,8 @@ async function oneRound(): Promise<{ gap: Timing; bare: Timing }> {
   ]);
   await runProcess(
     process.execPath,
-    [CLI, "run", "--", "exec", "--skip-git-repo-check", "write the tests"],
+    // The relaunching switch (live.ts measures the live one).
+    [CLI, "run", "--mode", "relaunch", "--", "exec", "--skip-git-repo-check", "write the tests"],
     { env: world.env, cwd: world.homes.project },
   );
   const gap = gapOf(world.sim.requests());
@@ -109,7 +110,7 @@ export async function benchSwitchGap(progress: Progress, runs = 7): Promise<Figu
   return [
     {
       group: "Switch",
-      name: "429 → first turn on the next account ÷ bare `codex exec resume` start-up",
+      name: "relaunch: 429 → first turn on the next account ÷ bare `codex exec resume` start-up",
       value: `${ratio(r)} (${ms(g)} vs ${ms(b)})`,
       target: "≤ 1.50×",
       pass: r <= 1.5,

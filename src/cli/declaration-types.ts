@@ -25,6 +25,8 @@ export interface NegatedDecl {
 export interface ValueDecl {
   readonly kind: "value";
   readonly flags: `--${string} <${string}>`;
+  /** The only values accepted (commander refuses others with exit 2); completion offers them. */
+  readonly choices?: readonly string[];
   readonly description: string;
 }
 
@@ -53,7 +55,9 @@ export interface CommandDecl {
   readonly passThrough?: boolean;
 }
 
-type OptionValue<O extends OptionDecl> = O extends ValueDecl ? string | undefined : boolean;
+type OptionValue<O extends OptionDecl> = O extends ValueDecl
+  ? (O extends { readonly choices: readonly (infer C extends string)[] } ? C : string) | undefined
+  : boolean;
 
 type ArgValue<A extends ArgDecl> = A extends { readonly variadic: true }
   ? string[]

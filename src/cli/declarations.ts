@@ -134,12 +134,20 @@ export const COMMANDS = {
         flags: "--no-wait",
         description: "when every account is out, exit at once instead of waiting for a reset",
       },
+      mode: {
+        kind: "value",
+        flags: "--mode <mode>",
+        choices: ["live", "relaunch"],
+        description:
+          "how the session moves to another account: live (no restart, the default where tested) or relaunch",
+      },
     },
     passThrough: true,
     examples: [
       "codex-pool run",
       'codex-pool run -- exec "fix the failing test"',
       "codex-pool run --account 2 -- resume --last",
+      "codex-pool run --mode relaunch",
     ],
   },
   doctor: {
@@ -153,8 +161,14 @@ export const COMMANDS = {
     args: {},
     options: {
       tui: { kind: "flag", flags: "--tui", description: "show the interactive codex TUI version" },
+      mode: {
+        kind: "value",
+        flags: "--mode <mode>",
+        choices: ["live", "relaunch"],
+        description: "show a live switch (the default) or the relaunching one",
+      },
     },
-    examples: ["codex-pool demo", "codex-pool demo --tui"],
+    examples: ["codex-pool demo", "codex-pool demo --tui", "codex-pool demo --mode relaunch"],
   },
   completion: {
     description: "print a shell completion script",

@@ -82,7 +82,9 @@ function exitCodesHelp(): string {
 }
 
 function optionOf(decl: OptionDecl): Option {
-  return new Option(decl.flags, decl.description);
+  const option = new Option(decl.flags, decl.description);
+  if (decl.kind === "value" && decl.choices !== undefined) option.choices(decl.choices);
+  return option;
 }
 
 /**

@@ -227,12 +227,14 @@ const SESSION_PICKERS = new Set(["--last", "--all", "--include-non-interactive"]
 function dropOptions(
   tokens: readonly string[],
   level: "top" | "resume" | "exec" | "exec-resume",
+  also: readonly string[] = [],
 ): string[] {
   // Re-scan the option tokens alone, so values are dropped with their flags.
   const spec =
     level === "exec" ? EXEC_LEVEL : level === "exec-resume" ? EXEC_RESUME_LEVEL : RESUME_LEVEL;
   const scan = scanLevel(tokens, 0, spec, false);
   const drop = new Set([
+    ...also,
     ...DROP_ON_RESUME,
     ...(level === "resume" || level === "exec-resume" ? SESSION_PICKERS : []),
   ]);
@@ -242,6 +244,11 @@ function dropOptions(
 export interface ResumeOptions {
   /** A prompt to submit at once (e.g. the continuation prompt after a usage-limit switch). */
   prompt?: string;
+  /**
+   * The TUI will attach to an app-server (`--remote`, live mode): no `--no-daemon`, which codex
+   * refuses next to `--remote` (docs/codex-app-server.md §2); there is no daemon to avoid then.
+   */
+  remote?: boolean;
 }
 
 /**
@@ -258,7 +265,8 @@ export function resumeArgs(
   options: ResumeOptions = {},
 ): string[] {
   const id = parseSessionId(sessionId);
-  const globals = dropOptions(classified.globalOptions, "top");
+  const remoteDrops = options.remote === true ? ["--no-daemon"] : [];
+  const globals = dropOptions(classified.globalOptions, "top", remoteDrops);
   const promptPart = options.prompt !== undefined ? ["--", options.prompt] : [];
   switch (classified.kind) {
     case "exec":
@@ -279,9 +287,12 @@ export function resumeArgs(
     case "resume":
     case "fork": {
       const resumeOpts =
-        classified.kind === "interactive" ? [] : dropOptions(classified.resumeOptions, "resume");
+        classified.kind === "interactive"
+          ? []
+          : dropOptions(classified.resumeOptions, "resume", remoteDrops);
       const all = [...globals, ...resumeOpts];
-      const noDaemon = all.includes("--no-daemon") ? [] : ["--no-daemon"];
+      const noDaemon =
+        all.includes("--no-daemon") || options.remote === true ? [] : ["--no-daemon"];
       return [
         ...globals,
         "resume",

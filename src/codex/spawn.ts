@@ -25,6 +25,11 @@ export interface SpawnCodexOptions {
   env: Record<string, string>;
   cwd?: string;
   stdio?: StdioOptions;
+  /**
+   * A process group of its own: for a server that must not get the terminal's signals (the live
+   * mode's app-server, src/app-server/launcher.ts). Never for codex itself (below).
+   */
+  ownGroup?: boolean;
   /** Injected for tests; defaults to node:child_process spawn. */
   spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 }
@@ -56,12 +61,13 @@ export function outcomeOf(exitCode: number | null, signal: NodeJS.Signals | null
 
 export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
   const spawn = options.spawn ?? nodeSpawn;
-  // Never detached: the child stays in our foreground process group so the terminal's keys and
+  // Codex is never detached: it stays in our foreground process group so the terminal's keys and
   // job control reach it (docs/style.md rule 21).
   const child = spawn(options.binary.path, [...options.args], {
     env: options.env,
     stdio: options.stdio ?? "inherit",
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    ...(options.ownGroup === true ? { detached: true } : {}),
   });
   const exited = new Promise<ChildOutcome>((resolve, reject) => {
     let started = false;

@@ -1,9 +1,11 @@
 /** Runs every doctor check; the CLI renders the findings. */
 import type { Clock } from "../platform/clock.js";
 import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
+import type { SettingSource } from "../platform/settings.js";
 import type { Settings } from "../platform/settings-table.js";
 import type { PoolStore } from "../pool/store.js";
 import { checkCodexBinary } from "./binary-check.js";
+import { checkSwitchMode } from "./mode-check.js";
 import {
   checkAuthFile,
   checkClockSkew,
@@ -18,6 +20,8 @@ import { PgPoolStore } from "../pool/pg/pg-store.js";
 export interface DoctorDeps {
   env: Env;
   settings: Settings;
+  /** Where each setting came from (the mode's fall-back is a choice when asked for). */
+  sources?: Readonly<Partial<Record<"mode", SettingSource>>>;
   paths: PoolPaths;
   codex: CodexPaths;
   store: PoolStore;
@@ -36,10 +40,12 @@ export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
     checkCodexConfig(deps.codex),
     checkClockSkew(deps.settings.backendUrl, deps.fetch, deps.clock, deps.settings.probeTimeoutMs),
   ]);
+  const mode = checkSwitchMode(deps.settings, deps.sources?.mode ?? "default", binary.version);
   return [
     ...poolFindings,
     ...(pool ? checkAccounts(pool, deps.clock) : []),
-    ...binary,
+    ...binary.findings,
+    ...mode,
     auth,
     ...config,
     ...checkEnvironment(deps.env),

@@ -13,7 +13,9 @@ export function settingsMarkdown(): string {
         ? ` (${def.min}–${def.max})`
         : def.type === "boolean"
           ? " (true/false)"
-          : "";
+          : "choices" in def
+            ? ` (${def.choices.join("/")})`
+            : "";
     const toml = def.toml === null ? "—" : `\`${def.toml}\``;
     return `| \`${def.env}\` | ${toml} | ${dflt}${bounds} | ${def.description.replace(/\|/g, "\\|")} |`;
   });

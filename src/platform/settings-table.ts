@@ -3,7 +3,7 @@
  * settings section and `config.toml` keys are all generated from it. Add a setting here and only here.
  */
 export type SettingType =
-  "string" | "url" | "database-url" | "path" | "integer" | "percent" | "boolean";
+  "string" | "url" | "database-url" | "path" | "integer" | "percent" | "boolean" | "choice";
 
 export interface SettingDef {
   readonly type: SettingType;
@@ -14,6 +14,8 @@ export interface SettingDef {
   readonly default: string;
   readonly min?: number;
   readonly max?: number;
+  /** The values a "choice" takes. */
+  readonly choices?: readonly string[];
   readonly description: string;
 }
 
@@ -165,6 +167,15 @@ export const SETTINGS = {
     max: 120,
     description: "Seconds between SIGTERM and SIGKILL when stopping codex.",
   },
+  mode: {
+    type: "choice",
+    env: "CODEX_POOL_MODE",
+    toml: "mode",
+    default: "live",
+    choices: ["live", "relaunch"],
+    description:
+      "How a session moves to another account: `live` hands the running codex the next account between turns (where the codex version is tested for it, else it relaunches), `relaunch` restarts codex with `codex resume`.",
+  },
   continueAfterLimit: {
     type: "boolean",
     env: "CODEX_POOL_CONTINUE",
@@ -252,14 +263,16 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 
-type ValueOf<T extends SettingType> = T extends "integer" | "percent"
+type ValueOf<D extends SettingDef> = D["type"] extends "integer" | "percent"
   ? number
-  : T extends "boolean"
+  : D["type"] extends "boolean"
     ? boolean
-    : string;
+    : D extends { readonly choices: readonly (infer C extends string)[] }
+      ? C
+      : string;
 
 export type Settings = {
-  readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]["type"]>;
+  readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]>;
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];

@@ -88,6 +88,11 @@ export function parseSettingValue(
       if (n < min || n > max) bad(`between ${min} and ${max}`);
       return n;
     }
+    case "choice": {
+      const choices = def.choices ?? [];
+      if (!choices.includes(value)) bad(`one of ${choices.join(", ")}`);
+      return value;
+    }
     case "boolean": {
       const lower = value.toLowerCase();
       if (["1", "true", "yes", "on"].includes(lower)) return true;

@@ -95,7 +95,11 @@ export function liveSessionAccounts(
   return accounts;
 }
 
-/** Accounts whose refresh token the codex of a live session (not `except`'s) holds. */
+/**
+ * Accounts whose refresh token the codex of a live session (not `except`'s) holds now: nothing else
+ * may refresh them (docs/decisions.md decision 3). A live-mode session's codex holds none
+ * (decision 11).
+ */
 export function refreshHeldAccounts(
   pool: Pool,
   now: number,

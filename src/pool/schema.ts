@@ -175,7 +175,10 @@ export const LiveSessionSchema = z.object({
   heartbeatAt: IsoTime,
   /** When the lease lapses unless renewed (absent in entries written before leases had one). */
   expiresAt: IsoTime.optional(),
-  /** Whether its codex holds the account's refresh token (relaunch mode); absent: it does. */
+  /**
+   * Whether its codex holds the account's refresh token: yes in relaunch mode (docs/decisions.md
+   * decision 3), never in live mode (decision 11), nor while it waits with no codex. Absent: it does.
+   */
   holdsRefreshToken: z.boolean().optional(),
 });
 export type LiveSession = z.infer<typeof LiveSessionSchema>;

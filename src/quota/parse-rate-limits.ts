@@ -10,6 +10,14 @@
  *    "plan_type":"plus"|null,"credits":{…},"individual_limit":{…}?,"spend_control_reached":true?,
  *    "rate_limit_reached_type":…?}
  *
+ * - the `rateLimits` of the app-server's `account/rateLimits/updated` notification and
+ *   `account/rateLimits/read` answer (docs/codex-app-server.md §3), the same snapshot in camelCase:
+ *   {"limitId":"codex","primary":{"usedPercent","windowDurationMins","resetsAt"},"secondary":…,
+ *    "planType","individualLimit":{"limit","used","remainingPercent","resetsAt"}|null,
+ *    "spendControlReached":bool|null,"rateLimitReachedType":…}. Its updates are sparse: a null field
+ *   means "not in this update", not "gone" [gen]; `mergeAppServerRateLimits` keeps what the last
+ *   one said. Stored with the source "rate-limits-event": it is codex's own rate-limit event, relayed.
+ *
  * `rate_limits: null` (not "0 % used"), one holding only credits, and one of another meter
  * (`limit_id` other than "codex") say nothing about the account: null. The reset field is
  * `reset_at` in one wrapper and `resets_at` in the other (epoch s); older codex wrote
@@ -27,7 +35,7 @@ import {
 /** The limit codex's quota lives under; snapshots of other meters must not overwrite it. */
 const MAIN_LIMIT_ID = "codex";
 
-export type RateLimitsSource = "rate-limits-event" | "rollout";
+export type RateLimitsSource = "rate-limits-event" | "rollout" | "app-server";
 
 /**
  * Parses the inner `{primary, secondary, plan_type?, limit_id?, …}` object. `plan` is the
@@ -40,7 +48,12 @@ export function parseRateLimits(
   plan: string | null = null,
   options: { limitReached?: boolean } = {},
 ): QuotaSnapshot | null {
-  const what = source === "rollout" ? "token_count rate_limits" : "codex.rate_limits event";
+  const what =
+    source === "rollout"
+      ? "token_count rate_limits"
+      : source === "app-server"
+        ? "app-server rateLimits"
+        : "codex.rate_limits event";
   if (rateLimits === null || rateLimits === undefined) return null;
   if (!isObject(rateLimits)) fail(what, "rate_limits is not an object");
   const limitId = optString(rateLimits, "limit_id", what);
@@ -70,7 +83,7 @@ export function parseRateLimits(
   if (windows.length === 0 && allowances.length === 0) return null;
   return {
     observedAt: observedAt.toISOString(),
-    source,
+    source: source === "app-server" ? "rate-limits-event" : source,
     plan: optString(rateLimits, "plan_type", what) ?? plan,
     windows,
     allowances,
@@ -98,4 +111,58 @@ export function parseTokenCountRateLimits(
   limitReached = false,
 ): QuotaSnapshot | null {
   return parseRateLimits(rateLimits, observedAt, "rollout", null, { limitReached });
+}
+
+/** The app-server's camelCase keys → the snapshot's own, for one level of an object. */
+const APP_SERVER_KEYS: Readonly<Record<string, string>> = {
+  limitId: "limit_id",
+  limitName: "limit_name",
+  usedPercent: "used_percent",
+  windowDurationMins: "window_minutes",
+  resetsAt: "resets_at",
+  individualLimit: "individual_limit",
+  remainingPercent: "remaining_percent",
+  spendControlReached: "spend_control_reached",
+  planType: "plan_type",
+  rateLimitReachedType: "rate_limit_reached_type",
+};
+
+function snakeKeys(value: unknown, depth: number): unknown {
+  if (!isObject(value) || depth === 0) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[APP_SERVER_KEYS[key] ?? key] = snakeKeys(v, depth - 1);
+  }
+  return out;
+}
+
+/**
+ * The app-server's `rateLimits` as a pool snapshot; null when it says nothing about the account
+ * (see above). `limitReached`: the turn it came with failed on the usage limit.
+ */
+export function parseAppServerRateLimits(
+  rateLimits: unknown,
+  observedAt: Date,
+  options: { limitReached?: boolean } = {},
+): QuotaSnapshot | null {
+  if (rateLimits !== null && rateLimits !== undefined && !isObject(rateLimits)) {
+    fail("app-server rateLimits", "rateLimits is not an object");
+  }
+  return parseRateLimits(snakeKeys(rateLimits, 2), observedAt, "app-server", null, options);
+}
+
+/**
+ * A sparse update laid over the last full picture of the same limit: a field the update leaves
+ * null (or out) keeps its last value [gen]. Another limit id replaces the picture.
+ */
+export function mergeAppServerRateLimits(previous: unknown, update: unknown): unknown {
+  if (!isObject(previous) || !isObject(update)) return update;
+  if ((update["limitId"] ?? null) !== null && update["limitId"] !== previous["limitId"]) {
+    return update;
+  }
+  const merged: Record<string, unknown> = { ...previous };
+  for (const [key, value] of Object.entries(update)) {
+    if (value !== null && value !== undefined) merged[key] = value;
+  }
+  return merged;
 }

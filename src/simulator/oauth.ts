@@ -97,7 +97,7 @@ export class OAuthRoutes {
   private async token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const fields = parseFields(req, await readBody(req));
     const grant = fields["grant_type"];
-    if (grant === "refresh_token") return this.refresh(fields, res);
+    if (grant === "refresh_token") return this.refresh(fields, res, req.headers["user-agent"]);
     if (grant !== "authorization_code") {
       this.ctx.log.add({
         method: "POST",
@@ -147,9 +147,19 @@ export class OAuthRoutes {
     sendJson(res, 200, tokenBody(tokens, account.spec.accessTokenTtlSeconds ?? 3600));
   }
 
-  private refresh(fields: Record<string, string>, res: ServerResponse): void {
+  private refresh(
+    fields: Record<string, string>,
+    res: ServerResponse,
+    userAgent: string | undefined,
+  ): void {
     const outcome = this.ctx.state.rotate(fields["refresh_token"] ?? "");
-    const base = { method: "POST", path: "/oauth/token", kind: "refresh" as const };
+    // Who refreshed (codex, or the pool): live mode must leave every refresh to the pool.
+    const base = {
+      method: "POST",
+      path: "/oauth/token",
+      kind: "refresh" as const,
+      ...(userAgent !== undefined ? { userAgent } : {}),
+    };
     if (outcome.ok) {
       this.ctx.log.add({ ...base, accountId: outcome.accountId, status: 200 });
       return sendJson(res, 200, tokenBody(outcome.tokens, outcome.expiresIn));

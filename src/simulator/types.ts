@@ -148,7 +148,8 @@ export interface SimRequest {
   transport?: "ws" | "sse";
   /**
    * For turns: the client's `originator` and `user-agent` headers (who the service sees; the
-   * app-server takes them from its clients, docs/codex-app-server.md §4). Additive to the contract.
+   * app-server takes them from its clients, docs/codex-app-server.md §4); for refreshes, the
+   * user-agent too (codex, or codex-pool's own). Additive to the contract.
    */
   originator?: string;
   userAgent?: string;

@@ -1,9 +1,10 @@
 /**
  * `superviseSession`: one supervised codex session (TUI, resume or exec) from start to exit code.
  * It wires the runner (run-session.ts) to the pool, quota and refresher (selection, the live
- * entry), the relaunch switching port (relaunch.ts: the codex bridge, the rollout watcher, the
- * terminal) and the lines for the user (held while codex owns the screen). The CLI passes its
- * context; everything printed goes through `out`.
+ * entry), the switching port (switcher.ts: live.ts through codex's app-server where the mode says
+ * so, mode.ts; relaunch.ts with the codex bridge and the rollout watcher otherwise, and as the
+ * fall-back), the terminal and the lines for the user (held while codex owns the screen, and shown
+ * in a live TUI's own warnings). The CLI passes its context; everything printed goes through `out`.
  */
 import type { Writable } from "node:stream";
 import type { ClassifiedArgs } from "../codex/args.js";
@@ -12,6 +13,7 @@ import { TokenRefresher } from "../auth/refresher.js";
 import type { Clock } from "../platform/clock.js";
 import { PoolExhaustedError } from "../platform/errors.js";
 import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
+import type { SettingSource } from "../platform/settings.js";
 import type { Settings } from "../platform/settings-table.js";
 import { resolveAccount } from "../pool/accounts.js";
 import { describeHolder, refreshHeldAccounts } from "../pool/live-sessions.js";
@@ -20,7 +22,13 @@ import type { PoolStore } from "../pool/store.js";
 import { floorsFromSettings } from "../pool/select.js";
 import { applySnapshot } from "../quota/commit.js";
 import { probeAccount } from "../quota/probe-account.js";
+import { takeBackTokens } from "../codex/adopt.js";
+import { accountHomePath } from "../codex/overlay-home.js";
+import { codexVersion } from "../codex/version.js";
 import { chooseAccount, reuseRecentProbes } from "./choose.js";
+
+import type { LiveTokenDeps } from "./live-tokens.js";
+import { chooseMode, fallbackLine, type SwitchMode } from "./mode.js";
 import { findPdeathWrapper, isExecKind, type LaunchDeps } from "./launch.js";
 import { defaultAliveCheck, LiveSessionRecord } from "./live-sessions.js";
 import type { MachineConfig } from "./machine.js";
@@ -38,6 +46,7 @@ import { SessionReport } from "./report.js";
 import { startSession, type SessionOutput, type SessionPorts } from "./run-session.js";
 import { ScreenGate } from "./screen.js";
 import { installSignalGuard, type SignalGuard, type SignalSource } from "./signals.js";
+import { createSwitcher, type SessionSwitcher } from "./switcher.js";
 import { saveTerminal, type TerminalIo } from "./terminal.js";
 import { usableAgain } from "./usable-again.js";
 import { startWatch, type WatchDeps } from "./watch.js";
@@ -76,6 +85,8 @@ export interface SuperviseDeps {
   readonly clock: Clock;
   readonly out: SupervisorOutput;
   readonly fetch: typeof fetch;
+  /** Where each setting came from (the mode's fall-back is said when it was asked for). */
+  readonly sources?: Readonly<Partial<Record<"mode", SettingSource>>>;
 }
 
 export interface SuperviseOptions {
@@ -89,6 +100,8 @@ export interface SuperviseOptions {
   readonly signals?: SignalSource;
   /** The terminal a TUI runs on (default: this process's stdin and `out.stdout`). */
   readonly terminal?: TerminalIo;
+  /** `run --mode`: how the session moves (default: the `mode` setting). */
+  readonly mode?: SwitchMode;
 }
 
 export async function superviseSession(
@@ -102,6 +115,16 @@ export async function superviseSession(
   const binary = options.binary ?? resolveCodexBinary(deps.env, settings);
   const pool = await store.read();
   const pinned = options.account !== undefined ? resolveAccount(pool, options.account).id : null;
+  const requested = options.mode ?? settings.mode;
+  const choice = chooseMode({
+    requested,
+    source: options.mode !== undefined ? "flag" : (deps.sources?.mode ?? "default"),
+    version: requested === "live" ? await codexVersion(binary, deps.env) : null,
+    kind: mode,
+    args,
+  });
+  // Live mode's parts (the relay, `ws`) are loaded only for a session that starts live.
+  const liveModule = choice.mode === "live" ? await import("./live.js") : null;
   const floors = floorsFromSettings(settings);
   const report = new SessionReport();
   const refresher = new TokenRefresher({
@@ -117,6 +140,8 @@ export async function superviseSession(
     clock,
     onError: (error) => report.heartbeatFailed(error),
   });
+  // Claims made before the first publish record it too: whether codex holds a refresh token.
+  live.mode = choice.mode;
   const probeDeps = {
     backendUrl: settings.backendUrl,
     fetch: deps.fetch,
@@ -130,6 +155,10 @@ export async function superviseSession(
 
   /** The relaunch port, once the runner made it (chooseDeps consults it). */
   let relaunch: RelaunchPort | null = null;
+  /** The session's port (live or relaunch), once the runner made it. */
+  let switcher: SessionSwitcher | null = null;
+  /** Relaunch work only: a live session's next account is never written into an overlay home. */
+  const relaunching = (): boolean => (switcher?.mode() ?? choice.mode) === "relaunch";
   /** The pool as a switch's claim left it, and when: its switch line shows it (no re-read). */
   let claimedPool: { pool: Pool; at: number } | null = null;
   let session: ReturnType<typeof startSession> | null = null;
@@ -146,8 +175,13 @@ export async function superviseSession(
       timeoutMs: settings.probeTimeoutMs,
     },
     sessionId: () => session?.state().ctx.sessionId ?? args.sessionId,
-    chosen: (account: Parameters<RelaunchPort["prepare"]>[0], owned: boolean) =>
-      relaunch?.prepare(account, owned),
+    // A switch's candidate, before it is checked and claimed: its launch is prepared (relaunch),
+    // or it is logged in ahead (live: the login is most of a live switch, and the session is
+    // between turns).
+    chosen: (account: Parameters<RelaunchPort["prepare"]>[0], owned: boolean) => {
+      if (relaunching()) relaunch?.prepare(account, owned);
+      else switcher?.preLogin({ id: account.id, label: account.label ?? account.email });
+    },
     claimed: (pool: Pool) => {
       claimedPool = { pool, at: clock.now() };
     },
@@ -237,17 +271,49 @@ export async function superviseSession(
     },
   };
 
+  const heldElsewhere = (p: Pool, id: string): boolean =>
+    refreshHeldAccounts(p, clock.now(), defaultAliveCheck, live.me).has(id);
+  const liveTokens: LiveTokenDeps = {
+    store,
+    clock,
+    isFresh: (tokens) => refresher.isFresh(tokens),
+    ensureFresh: (id, opts) => refresher.ensureFresh(id, opts),
+    refreshHeldElsewhere: heldElsewhere,
+    takeBack: async (account) => {
+      const home = accountHomePath(deps.paths.homesDir, account.id);
+      await takeBackTokens({ store, home, account });
+    },
+  };
+
+  /** A line for the user: held while codex owns the screen, and shown in a live TUI now. */
+  const say = (line: string | Promise<string | null>): void => {
+    screen.line(line);
+    void Promise.resolve(line).then(
+      (text) => {
+        if (text !== null) switcher?.tell(text);
+      },
+      () => undefined, // the held copy says what could be said
+    );
+  };
+  if (choice.announce) say(fallbackLine(choice.reason));
+
   let guard: SignalGuard | null = null;
   const output: SessionOutput = {
-    notice: (message) => screen.line(message),
+    notice: (message) => say(message),
     announceSwitch: (sessionId, from, to, cause) => {
       // A TUI's switch comes after its child stopped: a claim older than that is read again.
       const recent = claimedPool !== null && clock.now() - claimedPool.at <= CLAIM_REUSE_MS;
       const source = recent && claimedPool !== null ? claimedPool.pool : store;
-      screen.line(
-        formatSwitchLine(source, clock, sessionId, from, to, cause).catch(
-          () => `session ${shortSession(sessionId)} moved from ${from.label} to ${to.label}`,
-        ),
+      say(
+        formatSwitchLine(
+          source,
+          clock,
+          sessionId,
+          from,
+          to,
+          cause,
+          switcher?.mode() === "live",
+        ).catch(() => `session ${shortSession(sessionId)} moved from ${from.label} to ${to.label}`),
       );
     },
     attribute: (account, previous, cause, code) => {
@@ -268,9 +334,17 @@ export async function superviseSession(
   };
   const ports: SessionPorts = {
     clock,
-    select: (request, signal) => {
+    select: async (request, signal) => {
       claimedPool = null;
-      return chooseAccount(chooseDeps, request, signal);
+      let outcome = await chooseAccount(chooseDeps, request, signal);
+      // Every account out: judged again once a limit live mode is storing is in (its reset
+      // decides the wait). A switch that found an account never waits for that store.
+      if (outcome.kind === "exhausted" && (await switcher?.quotaSettled()) === true) {
+        outcome = await chooseAccount(chooseDeps, request, signal);
+      }
+      // No move follows: a candidate logged in ahead gives the session its account back.
+      if (outcome.kind === "exhausted") await switcher?.abandonPreLogin();
+      return outcome;
     },
     prewarm: async (exclude, signal) => {
       const r = await chooseAccount(
@@ -281,7 +355,7 @@ export async function superviseSession(
       );
       return r.kind === "selected" ? r.account : null;
     },
-    publish: (entry) => live.set(entry),
+    publish: (entry) => live.set({ ...entry, mode: switcher?.mode() ?? choice.mode }),
     onLeaseLost: (listener) =>
       live.onLost((lost) =>
         listener({ account: lost.account, by: lost.by.map(describeHolder).join(", ") }),
@@ -315,7 +389,70 @@ export async function superviseSession(
         },
         emit,
       );
-      return relaunch;
+      switcher = createSwitcher({
+        initial: choice.mode,
+        relaunch,
+        emit,
+        fellBack: (reason) => {
+          say(fallbackLine(reason));
+          // From now on codex holds the account's refresh token: the pool must say so.
+          live.mode = "relaunch";
+          const entry = live.current;
+          if (entry !== null) {
+            live.set({ ...entry, mode: "relaunch" }).catch((error: unknown) => {
+              report.heartbeatFailed(error);
+            });
+          }
+        },
+        live: (broken) => {
+          if (liveModule === null) throw new Error("live mode was not chosen for this session");
+          return liveModule.createLivePort(
+            {
+              clock,
+              mode,
+              settings,
+              env: deps.env,
+              binary,
+              args,
+              cwd,
+              homesDir: deps.paths.homesDir,
+              pdeathWrapper: launchDeps.pdeathWrapper,
+              tokens: liveTokens,
+              killGraceMs: settings.killGraceSeconds * 1000,
+              continuationTimeoutMs: settings.continuationTimeoutSeconds * 1000,
+              quotaPollMs: settings.quotaPollSeconds * 1000,
+              refreshSkewMs: settings.refreshSkewSeconds * 1000,
+              screen,
+              terminal,
+              report,
+              onChild: (child) => guard?.setChild(child),
+              observe: (id, snapshot) => watchDeps.observe(id, snapshot),
+              // The pool owns this account's refresh (unless a relaunch codex elsewhere holds it).
+              probe: async (id, signal) => {
+                const p = await store.read();
+                const row = p.accounts.find((a) => a.id === id);
+                if (!row) return null;
+                const outcome = await probeAccount(row, probeDeps, {
+                  signal: timeout(signal),
+                  codexOwned: heldElsewhere(p, id),
+                });
+                return outcome.kind === "ok" ? outcome.snapshot : null;
+              },
+              replacement: async (exclude, signal) => {
+                const r = await chooseAccount(
+                  chooseDeps,
+                  { exclude, preferred: null, purpose: "switch" },
+                  signal,
+                );
+                return r.kind === "selected" ? r.account : null;
+              },
+            },
+            emit,
+            broken,
+          );
+        },
+      });
+      return switcher;
     },
   };
 

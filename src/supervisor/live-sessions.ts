@@ -43,6 +43,7 @@ export {
 } from "../pool/live-sessions.js";
 
 export type LivePhase = LiveSession["phase"];
+export type SessionMode = "live" | "relaunch";
 
 /** Accounts other live sessions run on, are moving to, or are draining (ours excluded). */
 export function busyAccounts(
@@ -58,16 +59,20 @@ export interface LiveEntry {
   readonly account: string;
   readonly sessionId: string | null;
   readonly phase: LivePhase;
+  /**
+   * How the session moves: "live" (its codex holds access tokens only, the pool refreshes,
+   * docs/decisions.md decision 11) or "relaunch" (its codex holds the account's refresh token while
+   * it runs, decision 3). Absent: not known yet, taken as relaunch. Recorded as holdsRefreshToken.
+   */
+  readonly mode?: SessionMode;
 }
 
-/** The terms of our lease: how long it lives past each renewal, and what our codex holds. */
+/** The terms of our lease: how long it lives past each renewal. */
 export interface LeaseTerms {
   readonly ttlMs: number;
-  /** Our codex holds the account's refresh token (relaunch mode: yes; live mode: never). */
-  readonly holdsRefreshToken: boolean;
 }
 
-export const DEFAULT_LEASE: LeaseTerms = { ttlMs: LEASE_TTL_MS, holdsRefreshToken: true };
+export const DEFAULT_LEASE: LeaseTerms = { ttlMs: LEASE_TTL_MS };
 
 /** Our lease lapsed and other live sessions (`by`) now run its account. */
 export interface LostLease {
@@ -84,18 +89,20 @@ export function putSession(
   lease: LeaseTerms = DEFAULT_LEASE,
 ): void {
   const at = new Date(now).toISOString();
+  const fields = { account: entry.account, sessionId: entry.sessionId, phase: entry.phase };
   const renewed = {
     heartbeatAt: at,
     expiresAt: new Date(now + lease.ttlMs).toISOString(),
-    // Waiting for a reset, no codex runs: its tokens were taken back when it stopped.
-    holdsRefreshToken: lease.holdsRefreshToken && entry.phase !== "waiting",
+    // A live-mode codex never gets a refresh token (docs/decisions.md decision 11); waiting for a
+    // reset, no codex runs: its tokens were taken back when it stopped.
+    holdsRefreshToken: entry.mode !== "live" && entry.phase !== "waiting",
   };
   const existing = pool.sessions.find((s) => isSelf(s, me));
   if (existing) {
-    Object.assign(existing, entry, renewed);
+    Object.assign(existing, fields, renewed);
     return;
   }
-  pool.sessions.push({ pid: me.pid, host: me.host, ...entry, startedAt: at, ...renewed });
+  pool.sessions.push({ pid: me.pid, host: me.host, ...fields, startedAt: at, ...renewed });
 }
 
 export interface LiveSessionOptions {
@@ -106,12 +113,6 @@ export interface LiveSessionOptions {
   readonly heartbeatMs?: number;
   /** The lease's life past each renewal (default LEASE_TTL_MS): several heartbeats long. */
   readonly ttlMs?: number;
-  /**
-   * Whether our codex holds the account's refresh token (default: yes, as in relaunch mode). The
-   * live mode passes false: its codex never gets one (docs/decisions.md decision 11), so other
-   * machines may refresh the account while we run on it.
-   */
-  readonly holdsRefreshToken?: boolean;
   /** Told of each failed heartbeat write (the session goes on; the next beat tries again). */
   readonly onError?: (error: unknown) => void;
 }
@@ -127,16 +128,15 @@ export class LiveSessionRecord {
   private held = false;
   private lost: ((lost: LostLease) => void) | null = null;
   private timer: Timer | null = null;
+  /** Recorded with every entry that does not say its own (e.g. a selection's claim). */
+  mode: SessionMode | undefined = undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(options: LiveSessionOptions) {
     this.opts = options;
     this.me = options.me ?? thisProcess();
     this.isAlive = options.isAlive ?? defaultAliveCheck;
-    this.lease = {
-      ttlMs: options.ttlMs ?? DEFAULT_LEASE.ttlMs,
-      holdsRefreshToken: options.holdsRefreshToken ?? DEFAULT_LEASE.holdsRefreshToken,
-    };
+    this.lease = { ttlMs: options.ttlMs ?? DEFAULT_LEASE.ttlMs };
   }
 
   get current(): LiveEntry | null {
@@ -158,7 +158,8 @@ export class LiveSessionRecord {
       this.entry !== null &&
       this.entry.account === entry.account &&
       this.entry.sessionId === entry.sessionId &&
-      this.entry.phase === entry.phase;
+      this.entry.phase === entry.phase &&
+      this.entry.mode === entry.mode;
     this.entry = entry;
     if (this.timer === null) this.beat();
     if (!same) await this.write();
@@ -186,7 +187,8 @@ export class LiveSessionRecord {
   private put(pool: Pool, entry: LiveEntry): void {
     const now = this.opts.clock.now();
     pruneSessions(pool, now, this.isAlive);
-    putSession(pool, this.me, entry, now, this.lease);
+    const mode = entry.mode ?? this.mode;
+    putSession(pool, this.me, mode === undefined ? entry : { ...entry, mode }, now, this.lease);
   }
 
   /**

@@ -171,6 +171,29 @@ export function moveTo(
   );
 }
 
+/**
+ * The switching port moved the session to `account` by itself, mid-turn (live mode: codex's
+ * refresh request for an account that can no longer sign in was answered with the next one). The
+ * turn goes on; the machine records the move and says so, like one of its own switches, but it is
+ * not counted against maxSwitches: the budget limits the moves the machine chooses, and this one
+ * was the only way for the session to go on at all.
+ */
+export function accountReplaced(state: State, account: AccountRef): Step {
+  const { ctx } = state;
+  if (ctx.account === null || ctx.account.id === account.id) return step(state);
+  const next = withPhase(state, state.phase, {
+    account,
+    previous: ctx.account,
+    served: servedWith(ctx, account),
+    lastCause: "signed-out",
+    pressure: "ok",
+    prewarm: "idle",
+    next: null,
+    hold: false,
+  });
+  return step(next, ...announcement(ctx, account, "signed-out"));
+}
+
 /** Attempts at a continuation before the user is told it waits for them. */
 export const CONTINUATION_ATTEMPTS = 2;
 
@@ -183,11 +206,17 @@ function notTaken(account: AccountRef): string {
  * The continuation's turn did not start within its bound: send it again on the same account once
  * (no switch: the session stays where it is), then tell the user the task waits for them.
  */
-export function onContinuationMissed(state: State): Step {
+export function onContinuationMissed(config: MachineConfig, state: State): Step {
   const { ctx } = state;
   const pending = ctx.continuation;
   if (pending === null || ctx.account === null || ctx.sessionId === null) return step(state);
-  if (state.phase.kind !== "running" || ctx.turnActive || pending.account !== ctx.account.id) {
+  // exec runs its prompt or exits (its end decides), and a move is a TUI's only: no resend there.
+  if (
+    config.mode !== "tui" ||
+    state.phase.kind !== "running" ||
+    ctx.turnActive ||
+    pending.account !== ctx.account.id
+  ) {
     return step(withPhase(state, state.phase, { continuation: null }));
   }
   if (pending.attempt >= CONTINUATION_ATTEMPTS) {

@@ -6,10 +6,12 @@
 export type Mode = "tui" | "exec";
 
 /**
- * Why a session moves: its turn failed on the usage limit, the account reached its floor, or our
- * lease on it lapsed and another session (another machine) now runs it.
+ * Why a session moves: its turn failed on the usage limit, the account reached its floor, our lease
+ * on it lapsed and another session (another machine) now runs it, or (live mode) its sign-in was
+ * refused and could not be renewed, so the switching port answered codex's refresh request with the
+ * next account (docs/supervisor.md).
  */
-export type SwitchCause = "limit" | "floor" | "lease";
+export type SwitchCause = "limit" | "floor" | "lease" | "signed-out";
 
 /** How close the running account is to its floor (from rollout rate_limits or /wham/usage). */
 export type Pressure = "ok" | "near" | "floor";
@@ -146,6 +148,11 @@ export type Event =
   | { readonly type: "childExited"; readonly code: number }
   /** The continuation prompt's turn did not start within its bound. */
   | { readonly type: "continuationMissed" }
+  /**
+   * The switching port moved the running session to `account` by itself (live mode: codex was
+   * refused the account's token and it could not be renewed); the machine follows.
+   */
+  | { readonly type: "accountReplaced"; readonly account: AccountRef }
   | { readonly type: "signal"; readonly signal: ExitSignal }
   | { readonly type: "waitOver" };
 

@@ -31,6 +31,7 @@ import {
   type Then,
 } from "./machine-types.js";
 import {
+  accountReplaced,
   afterStop,
   beginSwitch,
   childEnded,
@@ -67,7 +68,8 @@ function onChildPhaseEvent(config: MachineConfig, state: State, event: Event): S
     if (ctx.account?.id !== event.forAccount) return step(state);
     return step(withPhase(state, state.phase, { prewarm: "done", next: event.next }));
   }
-  if (event.type === "continuationMissed") return onContinuationMissed(state);
+  if (event.type === "continuationMissed") return onContinuationMissed(config, state);
+  if (event.type === "accountReplaced") return accountReplaced(state, event.account);
   return step(state);
 }
 

@@ -19,6 +19,7 @@ const CAUSE_TEXT: Record<SwitchCause, string> = {
   limit: "usage limit reached",
   floor: "quota at its floor",
   lease: "another session took the account over while this one was silent",
+  "signed-out": "its sign-in was refused and could not be renewed",
 };
 
 /** `reason` in the JSON attribution. */
@@ -26,9 +27,13 @@ const CAUSE_CODE: Record<SwitchCause, string> = {
   limit: "usage_limit",
   floor: "quota_floor",
   lease: "lease_lost",
+  "signed-out": "signed_out",
 };
 
-/** The switch line, with both accounts' quota from `source` (a pool just read, or the store). */
+/**
+ * The switch line, with both accounts' quota from `source` (a pool just read, or the store).
+ * `live`: the running codex was handed the next account (no restart, docs/decisions.md decision 11).
+ */
 export async function formatSwitchLine(
   source: Pool | Pick<PoolStore, "read">,
   clock: Pick<Clock, "now">,
@@ -36,6 +41,7 @@ export async function formatSwitchLine(
   from: AccountRef,
   to: AccountRef,
   cause: SwitchCause,
+  live = false,
 ): Promise<string> {
   const pool = "read" in source ? await source.read() : source;
   const now = clock.now();
@@ -44,7 +50,7 @@ export async function formatSwitchLine(
       formatClock(ms, now),
     );
   return (
-    `session ${shortSession(sessionId)} moved from ${from.label} (${quota(from)}) ` +
+    `session ${shortSession(sessionId)} moved ${live ? "live " : ""}from ${from.label} (${quota(from)}) ` +
     `to ${to.label} (${quota(to)}): ${CAUSE_TEXT[cause]}`
   );
 }

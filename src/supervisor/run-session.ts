@@ -103,6 +103,7 @@ class SessionRunner {
       case "turnEnded":
       case "pressure":
       case "continuationMissed":
+      case "accountReplaced":
         this.fromCodex(event);
         return;
     }

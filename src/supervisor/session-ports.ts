@@ -67,6 +67,11 @@ export type SwitchEvent =
   | { readonly type: "pressure"; readonly account: string; readonly level: Pressure }
   /** The continuation's turn did not start within continuationTimeoutSeconds. */
   | { readonly type: "continuationMissed" }
+  /**
+   * The port moved the session to `account` by itself (live mode: codex was refused its token
+   * and the account could not be refreshed, so codex's refresh request got the next account).
+   */
+  | { readonly type: "accountReplaced"; readonly account: AccountRef }
   /** Codex ended (by itself, or by `stop`), and what it left behind was taken care of. */
   | { readonly type: "exited"; readonly code: number }
   /** Something the user should know, not fatal to the session (a line after codex exits). */

@@ -9,18 +9,20 @@ import path from "node:path";
 import { describe, expect, it, onTestFailed } from "vitest";
 import { TurnRunningError } from "../../src/app-server/errors.js";
 import type { LiveEvent } from "../../src/app-server/events.js";
+import { CODEX_VERSION } from "../helpers/codex-bin.js";
 import { haveCodex } from "../supervisor/e2e-helpers.js";
-import { haveTmux, submitPrompt } from "../supervisor/tmux.js";
+import { haveTmux, submitPrompt, type Pane } from "../supervisor/tmux.js";
 import {
   filesContaining,
   liveWorld,
   startTui,
   USER_ACCOUNT,
-  type CommandPane,
   type LiveWorld,
 } from "./live-world.js";
 
 const A = { accountId: "acct-A", email: "alice@example.com" };
+/** The version under test, as a pattern (0.169 and 0.171 behave alike here). */
+const V = (CODEX_VERSION ?? "").replace(/\./g, "\\.");
 const B = { accountId: "acct-B", email: "bob@example.com", plan: "pro" };
 const C = { accountId: "acct-C", email: "carol@example.com" };
 
@@ -54,7 +56,7 @@ async function titleDone(world: LiveWorld): Promise<void> {
 }
 
 /** Types a prompt and presses Enter until the simulator sees a request carrying it. */
-async function submit(world: LiveWorld, pane: CommandPane, text: string): Promise<void> {
+async function submit(world: LiveWorld, pane: Pane, text: string): Promise<void> {
   await submitPrompt(
     pane,
     text,
@@ -63,7 +65,7 @@ async function submit(world: LiveWorld, pane: CommandPane, text: string): Promis
 }
 
 /** The world's diagnostics on stderr when the test fails. */
-function reportOnFailure(world: LiveWorld, pane: CommandPane): void {
+function reportOnFailure(world: LiveWorld, pane: Pane): void {
   onTestFailed(async () => {
     process.stderr.write(`${await world.diagnostics(pane)}\n`);
   });
@@ -125,7 +127,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the TUI attached through the relay", (
     // The service saw the TUI itself, before and after the switch.
     for (const t of turns) {
       expect(t.originator).toBe("codex-tui");
-      expect(t.userAgent).toMatch(/^codex-tui\/0\.171\.0 .*\(codex-tui; 0\.171\.0\)$/);
+      expect(t.userAgent).toMatch(new RegExp(`^codex-tui/${V} .*\\(codex-tui; ${V}\\)$`));
     }
     // Nothing ever went out under C (the refused login) or the user's own sign-in.
     const accounts = new Set(world.sim.requests().map((r) => r.accountId));
@@ -137,7 +139,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the TUI attached through the relay", (
     expect(await pane.pid()).toBe(pid);
     expect(alive(pid)).toBe(true);
     const screen = await pane.capture();
-    expect(screen.match(/OpenAI Codex \(v0\.171\.0\)/g)).toHaveLength(1);
+    expect(screen.match(new RegExp(`OpenAI Codex \\(v${V}\\)`, "g"))).toHaveLength(1);
     expect(world.events.filter((e) => e.type === "attached")).toEqual([
       { type: "attached", client: "codex-tui" },
     ]);

@@ -4,10 +4,8 @@
  * pool home, codex app-server started from a home without auth.json, the controller and its relay,
  * and a way to run the TUI attached to the relay under tmux.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { LiveController, type RefreshCallback } from "../../src/app-server/controller.js";
 import type { LiveEvent } from "../../src/app-server/events.js";
 import { prepareAppServerHome, removeAppServerHome } from "../../src/app-server/home.js";
@@ -20,10 +18,10 @@ import type { Settings } from "../../src/platform/settings-table.js";
 import { codexEnv, prepareCodexHome } from "../../src/simulator/codex-home.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
 import { tempDir, type TempDir } from "../helpers/tmp.js";
-import { CODEX, eventually } from "../supervisor/e2e-helpers.js";
-import type { Pane } from "../supervisor/tmux.js";
+import { CODEX } from "../supervisor/e2e-helpers.js";
+import { startCommand, type Pane } from "../supervisor/tmux.js";
 
-const run = promisify(execFile);
+export { filesContaining } from "../supervisor/live-helpers.js";
 
 export const BINARY: CodexBinary = { path: CODEX, kind: "native", source: "setting", env: {} };
 
@@ -189,101 +187,13 @@ export async function liveWorld(accounts: SimAccountSpec[], first: string): Prom
   });
 }
 
-export interface CommandPane extends Omit<Pane, "raw"> {
-  /** The pid of the codex process in the pane (the script execs it). */
-  pid(): Promise<number>;
-}
-
-/** Runs `argv` (the codex binary and its arguments) in a private tmux server with exactly `env`. */
-export async function startCodexPane(
-  world: LiveWorld,
-  argv: string[],
-  env: Record<string, string>,
-): Promise<CommandPane> {
-  const socket = `cp-live-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const script = world.dir.join(`${socket}.sh`);
-  const pidFile = world.dir.join(`${socket}.pid`);
-  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const exports = Object.entries({ ...env, TERM: "xterm-256color" })
-    .map(([k, v]) => `export ${k}=${q(v)}`)
-    .join("\n");
-  await fs.writeFile(
-    script,
-    `#!/bin/sh\n${exports}\ncd ${q(world.project)}\necho $$ > ${q(pidFile)}\nexec ${argv.map(q).join(" ")}\n`,
-    { mode: 0o700 },
-  );
-  const tmux = (...a: string[]) => run("tmux", ["-L", socket, ...a]);
-  await tmux("new-session", "-d", "-s", "cx", "-x", "160", "-y", "50", `env -i ${script}`);
-  let last = "";
-  const capture = async (): Promise<string> => {
-    try {
-      last = (await tmux("capture-pane", "-t", "cx", "-p", "-J", "-S", "-300")).stdout;
-    } catch (error) {
-      if (last === "") throw error;
-      // The tmux server is gone (disposed): what it showed last is what a report needs.
-    }
-    return last;
-  };
-  return {
-    capture,
-    type: async (text) => void (await tmux("send-keys", "-t", "cx", "-l", text)),
-    enter: async () => void (await tmux("send-keys", "-t", "cx", "Enter")),
-    waitFor: (what, timeoutMs = 30_000) =>
-      eventually(
-        `the pane to show ${typeof what === "function" ? "the expected text" : String(what)}`,
-        async () => {
-          const text = await capture();
-          const hit =
-            typeof what === "string"
-              ? text.includes(what)
-              : typeof what === "function"
-                ? what(text)
-                : what.test(text);
-          return hit ? text : null;
-        },
-        timeoutMs,
-        200,
-      ),
-    exitCode: () => Promise.resolve(null),
-    pid: async () => Number((await fs.readFile(pidFile, "utf8")).trim()),
-    async [Symbol.asyncDispose]() {
-      await tmux("kill-server").catch(() => undefined);
-    },
-  };
-}
-
-/** The TUI attached to the world's relay: `codex --remote … -C <project>`. */
-export function startTui(world: LiveWorld, extra: string[] = []): Promise<CommandPane> {
-  return startCodexPane(
-    world,
+/** The TUI attached to the world's relay: `codex --remote … -C <project>`, under tmux. */
+export function startTui(world: LiveWorld, extra: string[] = []): Promise<Pane> {
+  return startCommand(
+    world.dir.path,
     [CODEX, ...world.controller.attachArgs(), "-C", world.project, ...extra],
     world.clientEnv(),
+    world.project,
+    { exec: true, term: "xterm-256color" },
   );
-}
-
-/**
- * Every file under `dirs` (links followed, each file once) containing one of `needles`, named by
- * path and needle index (never the needle: they are secrets).
- */
-export async function filesContaining(dirs: string[], needles: string[]): Promise<string[]> {
-  const hits: string[] = [];
-  const seen = new Set<string>();
-  const walk = async (p: string): Promise<void> => {
-    const real = await fs.realpath(p).catch(() => null);
-    if (real === null || seen.has(real)) return;
-    seen.add(real);
-    const stat = await fs.stat(real);
-    if (stat.isDirectory()) {
-      for (const name of await fs.readdir(real)) await walk(path.join(real, name));
-      return;
-    }
-    if (!stat.isFile()) return;
-    const bytes = await fs.readFile(real);
-    const text = bytes.toString("latin1");
-    needles.forEach((needle, i) => {
-      if (text.includes(needle)) hits.push(`${real} holds secret #${i}`);
-    });
-  };
-  for (const dir of dirs) await walk(dir);
-  return hits;
 }

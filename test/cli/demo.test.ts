@@ -24,14 +24,19 @@ async function processesMentioning(needle: string): Promise<string[]> {
 }
 
 describe("codex-pool demo", () => {
-  it("shows a session moving between accounts and cleans up after itself", async () => {
+  it("shows a session moving live between accounts and cleans up after itself", async () => {
     await using homes = await tempHomes();
     const env = { ...homes.env, TERM: "dumb" };
     const r = await runCli(["demo"], { env, cwd: homes.path, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("$ codex-pool status");
+    expect(r.stdout).toContain("$ codex-pool run --mode live --account 1 -- exec");
     expect(r.stdout).toContain("mock reply #1 from account acct-bob");
-    expect(r.stderr).toMatch(/session \S+ moved from #1 alice@\S+ .* to #2 bob@/);
+    // The demo's codex is the pinned one (0.171): the switch is live, one app-server throughout,
+    // no codex start-up banner (each exec attaches to it).
+    expect(r.stderr).toMatch(/session \S+ moved live from #1 alice@\S+ .* to #2 bob@/);
+    expect(r.stderr).not.toContain("OpenAI Codex v");
+    expect(r.stderr).not.toContain("switching by relaunching");
     expect(r.stderr).toMatch(/run served by #2 bob@\S+, after #1 alice@/);
     // After the run alice is out, bob is still fine.
     expect(r.stdout).toMatch(/alice@example\.com.*exhausted until/);
@@ -43,6 +48,23 @@ describe("codex-pool demo", () => {
     expect(left).toEqual([]);
     await expect(fs.stat(homes.poolHome)).rejects.toThrow();
     expect(await fs.readdir(homes.codexHome)).toEqual([]);
+    expect(await processesMentioning(path.join(homes.path, ".cache"))).toEqual([]);
+  }, 120_000);
+
+  it("--mode relaunch shows the old way: codex stopped and resumed under bob", async () => {
+    await using homes = await tempHomes();
+    const env = { ...homes.env, TERM: "dumb" };
+    const r = await runCli(["demo", "--mode", "relaunch"], {
+      env,
+      cwd: homes.path,
+      timeoutMs: 90_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("$ codex-pool run --mode relaunch --account 1 -- exec");
+    expect(r.stdout).toContain("mock reply #1 from account acct-bob");
+    expect(r.stderr).toMatch(/session \S+ moved from #1 alice@\S+ .* to #2 bob@/);
+    // Two codex start-ups: alice's, then the resumed session under bob.
+    expect(r.stderr.match(/OpenAI Codex v/g)).toHaveLength(2);
     expect(await processesMentioning(path.join(homes.path, ".cache"))).toEqual([]);
   }, 120_000);
 });

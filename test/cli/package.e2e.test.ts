@@ -109,7 +109,8 @@ describe("the npm package", () => {
     const demo = await ran(bin, ["demo"], withCodex);
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stdout).toContain("mock reply #1 from account acct-bob");
-    expect(demo.stderr).toMatch(/session \S+ moved from #1 alice@\S+ .* to #2 bob@/);
+    // The pinned codex (0.171) switches live: the demo shows that by default.
+    expect(demo.stderr).toMatch(/session \S+ moved live from #1 alice@\S+ .* to #2 bob@/);
     expect(demo.stderr).not.toMatch(/unexpected error|\n\s+at /);
 
     // A fresh machine with codex: warnings (no pool yet), nothing broken.

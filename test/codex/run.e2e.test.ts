@@ -6,7 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { CODEX_VERSION } from "../helpers/codex-bin.js";
+import { CODEX_VERSION, RELAUNCH_MODE } from "../helpers/codex-bin.js";
 import { haveCodex, poolWorld, sessionIdFrom, withSim } from "./e2e-helpers.js";
 
 const ALICE = { accountId: "acct-A", email: "alice@example.com" };
@@ -18,7 +18,7 @@ describe.skipIf(!haveCodex)("codex-pool run with the real codex", () => {
     await using world = await poolWorld(sim, ["acct-A", "acct-B"]);
 
     const first = await runCli(["run", "exec", "--skip-git-repo-check", "say hi"], {
-      env: world.env,
+      env: { ...world.env, ...RELAUNCH_MODE },
       cwd: world.project,
     });
     expect(first.code, first.stderr).toBe(0);
@@ -43,7 +43,7 @@ describe.skipIf(!haveCodex)("codex-pool run with the real codex", () => {
 
     const second = await runCli(
       ["run", "--account", "2", "exec", "--skip-git-repo-check", "resume", session!, "and again"],
-      { env: world.env, cwd: world.project },
+      { env: { ...world.env, ...RELAUNCH_MODE }, cwd: world.project },
     );
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain("from account acct-B");
@@ -59,7 +59,7 @@ describe.skipIf(!haveCodex)("codex-pool run with the real codex", () => {
     const before = (await world.store.read()).accounts[0]!.tokens;
 
     const result = await runCli(["run", "exec", "--skip-git-repo-check", "hello"], {
-      env: world.env,
+      env: { ...world.env, ...RELAUNCH_MODE },
       cwd: world.project,
     });
     expect(result.code, result.stderr).toBe(0);

@@ -106,6 +106,38 @@ describe("doctor", () => {
     expect(w?.remedy).toContain("npm install -g @openai/codex@0.171.0");
   });
 
+  it("says which way run would switch, and why", async () => {
+    await using homes = await tempHomes();
+    const fake = async (version: string): Promise<string> => {
+      const file = homes.join(`codex-${version}`);
+      await fs.writeFile(file, `#!/bin/sh\necho "codex-cli ${version}"\n`, { mode: 0o755 });
+      return file;
+    };
+    const mode = async (env: Record<string, string>) =>
+      (await doctor(homes, env)).report.findings.find((f) => f.id === "switch-mode");
+    expect(await mode({ CODEX_POOL_CODEX_BIN: await fake("0.171.0") })).toMatchObject({
+      status: "ok",
+      title: "run switches sessions live (the TUI and exec): tested on codex 0.171.0",
+    });
+    expect((await mode({ CODEX_POOL_CODEX_BIN: await fake("0.169.0") }))?.title).toBe(
+      "run switches the TUI live (live switching is tested for the TUI on codex 0.169.0) and exec by relaunching codex (codex 0.169.0 cannot switch exec live (no `exec --remote`))",
+    );
+    const untested = await mode({ CODEX_POOL_CODEX_BIN: await fake("0.170.0") });
+    expect(untested).toMatchObject({
+      status: "warn",
+      title:
+        "run switches sessions by relaunching codex (the TUI and exec): live switching is not tested on codex 0.170.0",
+    });
+    expect(untested?.remedy).toContain("npm install -g @openai/codex@0.171.0");
+    expect(
+      await mode({ CODEX_POOL_CODEX_BIN: await fake("0.171.0"), CODEX_POOL_MODE: "relaunch" }),
+    ).toMatchObject({
+      status: "ok",
+      title:
+        "run switches sessions by relaunching codex (the TUI and exec): relaunch mode was asked for",
+    });
+  });
+
   it("finds a keyring credential store in the Codex config", async () => {
     await using homes = await tempHomes();
     await fs.writeFile(

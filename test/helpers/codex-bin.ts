@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { liveTested } from "../../src/codex/version.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -44,3 +45,13 @@ export const CODEX_VERSION: string | null = haveCodexBin
   ? (/(\d+\.\d+\.\d+)/.exec(execFileSync(CODEX_BIN, ["--version"], { encoding: "utf8" }))?.[1] ??
     null)
   : null;
+
+/**
+ * Whether a supervised run switches live by default on the binary under test (the TUI, exec),
+ * as src/supervisor/mode.ts decides it; tests of what either mode must do check the one that runs.
+ */
+export const LIVE_TUI = liveTested(CODEX_VERSION, "tui");
+export const LIVE_EXEC = liveTested(CODEX_VERSION, "exec");
+
+/** The environment entry that pins a supervised run to relaunch mode (its own tests). */
+export const RELAUNCH_MODE = { CODEX_POOL_MODE: "relaunch" } as const;

@@ -230,7 +230,7 @@ describe.skipIf(cluster === null)("session leases across machines on PostgreSQL"
     await refresher.ensureFresh(id);
     expect(sim.refreshCount("acct-H")).toBe(before + 1);
     // Live mode never hands codex a refresh token: the pool refreshes while it runs.
-    const live = w.machine("machine-3", { holdsRefreshToken: false });
+    const live = w.machine("machine-3", { mode: "live" });
     expect(await live.line("start ")).toBe(`start ${id}`);
     await w.store.transact((pool) => {
       for (const a of pool.accounts) {

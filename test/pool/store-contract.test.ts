@@ -225,14 +225,10 @@ describe.each(backends)("pool store contract: $name", (backend) => {
       const live = { pid: 4343, host: "machine-2" };
       await store.transact((pool) => {
         const now = Date.now();
-        putSession(pool, relaunch, { account: a.id, sessionId: "s-1", phase: "running" }, now, {
-          ttlMs: 40_000,
-          holdsRefreshToken: true,
-        });
-        putSession(pool, live, { account: b.id, sessionId: "s-2", phase: "running" }, now, {
-          ttlMs: 40_000,
-          holdsRefreshToken: false,
-        });
+        const entry = { sessionId: "s-1", phase: "running" } as const;
+        const lease = { ttlMs: 40_000 };
+        putSession(pool, relaunch, { ...entry, account: a.id, mode: "relaunch" }, now, lease);
+        putSession(pool, live, { ...entry, account: b.id, mode: "live" }, now, lease);
       });
       const pool = await store.read();
       const now = Date.now();

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { tokenExpiry } from "../../src/auth/jwt.js";
 import { makeWindow } from "../../src/quota/windows.js";
 import { runCli } from "../helpers/cli.js";
+import { LIVE_EXEC } from "../helpers/codex-bin.js";
 import { fixture, haveCodex } from "../supervisor/e2e-helpers.js";
 
 describe.skipIf(!haveCodex)("the best account at launch (real codex, simulator)", () => {
@@ -104,10 +105,11 @@ describe.skipIf(!haveCodex)("the best account at launch (real codex, simulator)"
     const pool = await fx.readPool();
     const s = pool.accounts.find((x) => x.id === fx.ids["acct-S"]);
     expect(s?.quota?.allowances?.[0]).toMatchObject({ kind: "spend-cap", reached: true });
-    // What codex recorded of the turn (its rollout: the weekly window only, the missing
-    // secondary as null) is what the pool now holds for M.
+    // What codex said of the turn (the weekly window only, the missing secondary as null: in its
+    // rollout when relaunching, in its rate-limit notification when live) is what the pool now
+    // holds for M.
     const m = pool.accounts.find((x) => x.id === fx.ids["acct-M"]);
-    expect(m?.quota?.source).toBe("rollout");
+    expect(m?.quota?.source).toBe(LIVE_EXEC ? "rate-limits-event" : "rollout");
     expect(m?.quota?.windows.map((w) => [w.kind, w.windowMinutes, w.usedPercent])).toEqual([
       ["weekly", 10079, 40],
     ]);

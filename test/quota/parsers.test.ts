@@ -9,6 +9,8 @@ import {
   usageLimitOf,
 } from "../../src/quota/parse-service-error.js";
 import {
+  mergeAppServerRateLimits,
+  parseAppServerRateLimits,
   parseRateLimitsEvent,
   parseTokenCountRateLimits,
 } from "../../src/quota/parse-rate-limits.js";
@@ -390,5 +392,80 @@ describe("usage-limit errors (429 body, WS error frame)", () => {
         NOW,
       ),
     ).toThrow(QuotaParseError);
+  });
+});
+
+describe("parseAppServerRateLimits (account/rateLimits/updated, live mode)", () => {
+  /** What codex 0.171's app-server sent after a turn (docs/codex-app-server.md §3). */
+  const sent = {
+    limitId: "codex",
+    limitName: null,
+    primary: { usedPercent: 97, windowDurationMins: 300, resetsAt: NOW_S + 900 },
+    secondary: { usedPercent: 4, windowDurationMins: 10080, resetsAt: NOW_S + 9000 },
+    planType: "plus",
+    rateLimitReachedType: null,
+    normalModelSlug: null,
+    credits: { hasCredits: false, unlimited: false, balance: "0" },
+    individualLimit: null,
+    spendControlReached: null,
+  };
+
+  it("reads the camelCase snapshot as the pool's, like codex's own rate-limit event", () => {
+    const snap = parseAppServerRateLimits(sent, NOW)!;
+    expect(QuotaSnapshotSchema.parse(snap)).toEqual(snap);
+    expect(snap).toMatchObject({ source: "rate-limits-event", plan: "plus", limitReached: false });
+    expect(snap.windows.map((w) => [w.kind, w.usedPercent, w.resetsAt])).toEqual([
+      ["5h", 97, iso(NOW_S + 900)],
+      ["weekly", 4, iso(NOW_S + 9000)],
+    ]);
+    expect(parseAppServerRateLimits(sent, NOW, { limitReached: true })?.limitReached).toBe(true);
+  });
+
+  it("reads a spend cap, a credit allowance, and the reached type", () => {
+    const snap = parseAppServerRateLimits(
+      {
+        limitId: "codex",
+        primary: null,
+        secondary: null,
+        individualLimit: { limit: "700", used: "700", remainingPercent: 0, resetsAt: NOW_S + 60 },
+        spendControlReached: true,
+        rateLimitReachedType: "workspace_member_usage_limit_reached",
+      },
+      NOW,
+    )!;
+    expect(snap.allowances?.map((a) => [a.kind, a.reached])).toEqual([
+      ["credit-limit", true],
+      ["spend-cap", true],
+    ]);
+    expect(snap.reachedType).toBe("workspace_member_usage_limit_reached");
+  });
+
+  it("says nothing for another meter, for nothing at all, and refuses garbage", () => {
+    expect(parseAppServerRateLimits({ ...sent, limitId: "other" }, NOW)).toBeNull();
+    expect(parseAppServerRateLimits(null, NOW)).toBeNull();
+    expect(() => parseAppServerRateLimits("97%", NOW)).toThrow(QuotaParseError);
+    expect(() =>
+      parseAppServerRateLimits({ primary: { usedPercent: "lots", windowDurationMins: 300 } }, NOW),
+    ).toThrow(QuotaParseError);
+  });
+
+  it("lays a sparse update over the last picture: a null is not a window gone", () => {
+    const update = {
+      limitId: "codex",
+      primary: { usedPercent: 99, windowDurationMins: 300 },
+      secondary: null,
+    };
+    const merged = mergeAppServerRateLimits(sent, update);
+    const snap = parseAppServerRateLimits(merged, NOW)!;
+    expect(snap.windows.map((w) => [w.kind, w.usedPercent])).toEqual([
+      ["5h", 99],
+      ["weekly", 4],
+    ]);
+    // Another limit replaces the picture; nothing before: the update alone.
+    expect(mergeAppServerRateLimits(sent, { limitId: "other", primary: null })).toEqual({
+      limitId: "other",
+      primary: null,
+    });
+    expect(mergeAppServerRateLimits(null, update)).toBe(update);
   });
 });

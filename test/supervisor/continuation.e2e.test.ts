@@ -12,6 +12,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { RELAUNCH_MODE } from "../helpers/codex-bin.js";
 import { CODEX, eventually, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
@@ -54,7 +55,14 @@ describe.skipIf(!haveCodex || !haveTmux)("verified continuation (tmux)", () => {
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
     const { script, launches } = await droppingCodex(fx);
-    const env = { ...fx.env, CODEX_POOL_CODEX_BIN: script, CODEX_POOL_CONTINUE_TIMEOUT: "5" };
+    // A resumed TUI's start-up prompt is relaunch mode's (live mode sends the continuation as a
+    // turn, test/supervisor/live-tui.e2e.test.ts).
+    const env = {
+      ...fx.env,
+      ...RELAUNCH_MODE,
+      CODEX_POOL_CODEX_BIN: script,
+      CODEX_POOL_CONTINUE_TIMEOUT: "5",
+    };
     await using pane = await startPane(fx.poolHome, ["run"], env, fx.project);
     await pane.waitFor("Ask Codex");
     const turns = () => fx.sim.requests().filter((r) => r.kind === "turn");

@@ -8,18 +8,19 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { RELAUNCH_MODE } from "../helpers/codex-bin.js";
 import { fixture, haveCodex } from "./e2e-helpers.js";
 
 const CONTINUE = "The previous turn was interrupted by a usage limit";
 
 describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
-  it("A 429s on the first request: the run ends served by B, exit 0", async () => {
+  it("relaunch: A 429s on the first request: the run ends served by B, exit 0", async () => {
     await using fx = await fixture([
       { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
     const r = await runCli(["run", "--", "exec", "--skip-git-repo-check", "write the tests"], {
-      env: fx.env,
+      env: { ...fx.env, ...RELAUNCH_MODE },
       cwd: fx.project,
       timeoutMs: 90_000,
     });
@@ -92,7 +93,7 @@ describe.skipIf(!haveCodex)("supervised exec (real codex, simulator)", () => {
     await fs.utimes(path.join(home, "memo.md"), past, past);
     await fs.writeFile(path.join(fx.codexHome, "memo.md"), "newer notes\n");
     const r = await runCli(["run", "--", "exec", "--json", "--skip-git-repo-check", "task"], {
-      env: fx.env,
+      env: { ...fx.env, ...RELAUNCH_MODE }, // overlay homes are relaunch's
       cwd: fx.project,
       timeoutMs: 90_000,
     });

@@ -49,7 +49,7 @@ describe.skipIf(!haveCodex || !haveTmux)("pool exhausted, waiting for a reset (t
     expect(resumed.userTexts?.[0]).toBe("write the tests");
     expect(resumed.userTexts?.at(-1)).toMatch(new RegExp(`^${CONTINUE}`));
     await pane.waitFor(/run served by #1 alice@…; exit 0/, 30_000);
-    expect(await pane.exitCode()).toBe(0);
+    expect(await pane.exited()).toBe(0);
 
     const turns = fx.sim.requests().filter((r) => r.kind === "turn");
     expect(turns.map((r) => [r.accountId, r.status])).toEqual([

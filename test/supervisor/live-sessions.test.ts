@@ -92,10 +92,8 @@ describe("live sessions in the pool", () => {
       expiresAt: iso(NOW + LEASE_TTL_MS),
       holdsRefreshToken: true,
     });
-    putSession(pool, ME, { account: "acc_y", sessionId: "s1", phase: "running" }, NOW, {
-      ttlMs: 5000,
-      holdsRefreshToken: false,
-    });
+    const live = { account: "acc_y", sessionId: "s1", phase: "running", mode: "live" } as const;
+    putSession(pool, ME, live, NOW, { ttlMs: 5000 });
     expect(mine[0]).toMatchObject({ expiresAt: iso(NOW + 5000), holdsRefreshToken: false });
     // Waiting for a reset, no codex runs: nothing is held, whatever the mode.
     putSession(pool, ME, { account: "acc_y", sessionId: "s1", phase: "waiting" }, NOW);

@@ -788,6 +788,37 @@ describe("verified continuation", () => {
   });
 });
 
+describe("live mode: the port moved the session by itself", () => {
+  it("follows it mid-turn: the account, the served list, one switch line; the budget is the machine's own", () => {
+    const t = drive(tui, [
+      ...boundOnA,
+      { type: "turnStarted" },
+      { type: "accountReplaced", account: B },
+    ]);
+    expect(t.state.phase.kind).toBe("running");
+    expect(t.state.ctx).toMatchObject({
+      account: B,
+      previous: A,
+      served: [A, B],
+      switches: 0,
+      lastCause: "signed-out",
+      turnActive: true,
+    });
+    expect(t.last).toEqual([
+      { type: "announceSwitch", sessionId: SID, from: A, to: B, cause: "signed-out" },
+    ]);
+    // No stop, no move: the same codex goes on.
+    expect(t.effects.some((e) => e.type === "stop" || e.type === "move")).toBe(false);
+  });
+
+  it("changes nothing when it names the account already running", () => {
+    const before = drive(tui, boundOnA).state;
+    const t = drive(tui, [{ type: "accountReplaced", account: A }], before);
+    expect(t.state).toEqual(before);
+    expect(t.last).toEqual([]);
+  });
+});
+
 describe("invariants (property-based)", () => {
   const accounts = [A, B, C];
   const arbEvent: fc.Arbitrary<Event> = fc.oneof(
@@ -813,6 +844,7 @@ describe("invariants (property-based)", () => {
       .map((a): Event => ({ type: "prewarmed", forAccount: a.id, next: B })),
     fc.integer({ min: 0, max: 255 }).map((code): Event => ({ type: "childExited", code })),
     fc.constant<Event>({ type: "continuationMissed" }),
+    fc.constantFrom(...accounts).map((account): Event => ({ type: "accountReplaced", account })),
     fc.constantFrom("SIGTERM", "SIGHUP").map((signal): Event => ({ type: "signal", signal })),
     fc.constant<Event>({ type: "waitOver" }),
     fc

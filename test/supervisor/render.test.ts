@@ -55,5 +55,17 @@ describe("formatSwitchLine", () => {
     expect(line).toBe(
       "session 0193aaaa… moved from #1 alice@… (quota unknown) to #2 bob@… (quota unknown): usage limit reached",
     );
+    const live = await formatSwitchLine(
+      pool,
+      clock,
+      "0193aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee",
+      { id: "acc_a", label: "#1 alice@…" },
+      { id: "acc_b", label: "#2 bob@…" },
+      "signed-out",
+      true,
+    );
+    expect(live).toBe(
+      "session 0193aaaa… moved live from #1 alice@… (quota unknown) to #2 bob@… (quota unknown): its sign-in was refused and could not be renewed",
+    );
   });
 });

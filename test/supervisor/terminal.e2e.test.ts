@@ -6,6 +6,7 @@
  * codex-pool's is ever written while a codex TUI has the screen.
  */
 import { describe, expect, it, onTestFailed } from "vitest";
+import { RELAUNCH_MODE } from "../helpers/codex-bin.js";
 import { fixture, haveCodex } from "./e2e-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
@@ -52,13 +53,20 @@ function last(seqs: readonly Sequence[], mode: string): string | undefined {
   return seqs.filter((s) => s.text.startsWith(`${ESC}[?${mode}`)).at(-1)?.text;
 }
 
-describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, raw bytes)", () => {
+describe.skipIf(!haveCodex || !haveTmux)("the terminal across a relaunch (tmux, raw bytes)", () => {
   it("ends with every kitty level popped, paste and focus reporting off, our lines off-screen", async () => {
     await using fx = await fixture([
       { accountId: "acct-A", email: "alice@example.com", turns: { limitAfter: 0 } },
       { accountId: "acct-B", email: "bob@example.com" },
     ]);
-    await using pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project, { raw: true });
+    // Two codex TUIs, one after the other: relaunch mode (live mode keeps one, live-tui.e2e).
+    await using pane = await startPane(
+      fx.poolHome,
+      ["run"],
+      { ...fx.env, ...RELAUNCH_MODE },
+      fx.project,
+      { raw: true },
+    );
     onTestFailed(async () => {
       // What a person would have seen, and what reached the service, to explain a failure.
       const requests = fx.sim.requests().map((r) => `${r.kind} ${r.accountId ?? "-"} ${r.status}`);
@@ -73,7 +81,7 @@ describe.skipIf(!haveCodex || !haveTmux)("the terminal across a switch (tmux, ra
     await pane.waitFor("Ask Codex");
     await pane.type("\u0003");
     const text = await pane.waitFor(/ran on #1 alice@… → #2 bob@…/);
-    expect(await pane.exitCode()).toBe(0);
+    expect(await pane.exited()).toBe(0);
     expect(text).toMatch(
       /session \w{8}… moved from #1 alice@… .* to #2 bob@… .*: usage limit reached/,
     );

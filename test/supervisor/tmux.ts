@@ -21,23 +21,33 @@ export interface Pane extends AsyncDisposable {
   capture(): Promise<string>;
   type(text: string): Promise<void>;
   enter(): Promise<void>;
+  /** Presses a named key (tmux send-keys names: "F2", "Escape", "C-c"). */
+  key(name: string): Promise<void>;
   /** Resolves with the pane's text once it contains `what` (or `what(text)` holds). */
   waitFor(what: string | RegExp | ((text: string) => boolean), timeoutMs?: number): Promise<string>;
-  /** The exit code the wrapped command wrote when it ended. */
+  /** The exit code the wrapped command wrote when it ended (null with `exec`, or still running). */
   exitCode(): Promise<number | null>;
+  /** Waits for the wrapped command to end (its code is written after its last output). */
+  exited(timeoutMs?: number): Promise<number>;
   /** Everything written to the terminal so far (only with `raw`). */
   raw(): Promise<Buffer>;
+  /** The pid of the pane's command (with `exec`, the command itself; else the shell running it). */
+  pid(): Promise<number>;
 }
 
 export interface PaneOptions {
   /** Keep every byte written to the terminal (see `Pane.raw`). */
   readonly raw?: boolean;
+  /** The shell execs the command in place (its pid is the pane's pid; no exit code is kept). */
+  readonly exec?: boolean;
+  /** TERM for the command (default: none, as `env -i` leaves it). */
+  readonly term?: string;
 }
 
-/** Starts `codex-pool <args>` in a detached tmux session with exactly `env`. */
-export async function startPane(
+/** Starts `argv` in a detached tmux session with exactly `env`, in `cwd`; files go to `dir`. */
+export async function startCommand(
   dir: string,
-  args: string[],
+  argv: readonly string[],
   env: Record<string, string>,
   cwd: string,
   options: PaneOptions = {},
@@ -45,17 +55,24 @@ export async function startPane(
   const socket = `cp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const script = path.join(dir, `${socket}.sh`);
   const codeFile = path.join(dir, `${socket}.code`);
+  const pidFile = path.join(dir, `${socket}.pid`);
   const rawFile = path.join(dir, `${socket}.raw`);
   const gate = path.join(dir, `${socket}.gate`);
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   if (options.raw === true) await run("mkfifo", ["-m", "600", gate]);
   const wait = options.raw === true ? `read _ < ${q(gate)}\n` : "";
-  const exports = Object.entries(env)
+  const all = options.term !== undefined ? { ...env, TERM: options.term } : env;
+  const exports = Object.entries(all)
     .map(([k, v]) => `export ${k}=${q(v)}`)
     .join("\n");
+  const command = argv.map(q).join(" ");
+  const body =
+    options.exec === true
+      ? `exec ${command}\n`
+      : `${command}\necho $? > ${q(codeFile)}\nsleep 600\n`;
   await fs.writeFile(
     script,
-    `#!/bin/sh\n${wait}${exports}\ncd ${q(cwd)}\n${q(process.execPath)} ${q(CLI)} ${args.map(q).join(" ")}\necho $? > ${q(codeFile)}\nsleep 600\n`,
+    `#!/bin/sh\n${wait}${exports}\ncd ${q(cwd)}\necho $$ > ${q(pidFile)}\n${body}`,
     { mode: 0o700 },
   );
   const tmux = (...a: string[]) =>
@@ -65,12 +82,25 @@ export async function startPane(
     await tmux("pipe-pane", "-t", "cx", "-o", `cat >> ${q(rawFile)}`);
     await fs.writeFile(gate, "go\n"); // the pipe is in place: let the command start
   }
-  const capture = async (): Promise<string> =>
-    (await tmux("capture-pane", "-t", "cx", "-p", "-J", "-S", "-200")).stdout;
+  const exitCode = async (): Promise<number | null> => {
+    const text = await fs.readFile(codeFile, "utf8").catch(() => "");
+    return text.trim() === "" ? null : Number(text.trim());
+  };
+  let last = "";
+  const capture = async (): Promise<string> => {
+    try {
+      last = (await tmux("capture-pane", "-t", "cx", "-p", "-J", "-S", "-300")).stdout;
+    } catch (error) {
+      if (last === "") throw error;
+      // The tmux server is gone (disposed): what it showed last is what a report needs.
+    }
+    return last;
+  };
   return {
     capture,
     type: async (text) => void (await tmux("send-keys", "-t", "cx", "-l", text)),
     enter: async () => void (await tmux("send-keys", "-t", "cx", "Enter")),
+    key: async (name) => void (await tmux("send-keys", "-t", "cx", name)),
     waitFor: (what, timeoutMs = 30_000) =>
       eventually(
         `the pane to show ${typeof what === "function" ? "the expected text" : String(what)}`,
@@ -88,17 +118,28 @@ export async function startPane(
         200,
       ),
     raw: () => fs.readFile(rawFile),
-    exitCode: async () => {
-      try {
-        return Number((await fs.readFile(codeFile, "utf8")).trim());
-      } catch {
-        return null;
-      }
-    },
+    exitCode,
+    exited: (timeoutMs = 30_000) => eventually("the command to exit", exitCode, timeoutMs),
+    pid: async () =>
+      eventually("the pane's pid", async () => {
+        const text = await fs.readFile(pidFile, "utf8").catch(() => "");
+        return text.trim() === "" ? null : Number(text.trim());
+      }),
     async [Symbol.asyncDispose]() {
       await tmux("kill-server").catch(() => undefined);
     },
   };
+}
+
+/** Starts `codex-pool <args>` in a detached tmux session with exactly `env`. */
+export function startPane(
+  dir: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  options: PaneOptions = {},
+): Promise<Pane> {
+  return startCommand(dir, [process.execPath, CLI, ...args], env, cwd, options);
 }
 
 /**

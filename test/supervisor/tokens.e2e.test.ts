@@ -13,6 +13,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tokenExpiry } from "../../src/auth/jwt.js";
 import { runCli } from "../helpers/cli.js";
+import { RELAUNCH_MODE } from "../helpers/codex-bin.js";
 import { eventually, fixture, haveCodex } from "./e2e-helpers.js";
 import { haveTmux, startPane, submitPrompt } from "./tmux.js";
 
@@ -46,7 +47,13 @@ describe.skipIf(!haveCodex || !haveTmux)("token adoption across a switch (tmux)"
         { accountId: "acct-B", email: "bob@example.com" },
       ]);
       const idA = fx.ids["acct-A"]!;
-      await using pane = await startPane(fx.poolHome, ["run"], fx.env, fx.project);
+      // Codex holds A's refresh token only in relaunch mode (live mode never hands it one).
+      await using pane = await startPane(
+        fx.poolHome,
+        ["run"],
+        { ...fx.env, ...RELAUNCH_MODE },
+        fx.project,
+      );
       await pane.waitFor("Ask Codex");
       const readyAt = Date.now();
 

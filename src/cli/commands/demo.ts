@@ -1,7 +1,10 @@
 /**
- * `codex-pool demo [--tui]`: the product's story on a machine with no ChatGPT account and no
- * network. A simulated backend with three accounts, throwaway homes, and the real Codex CLI run
- * through `codex-pool run`: the first account runs out mid-task and the session moves on screen.
+ * `codex-pool demo [--tui] [--mode live|relaunch]`: the product's story on a machine with no ChatGPT
+ * account and no network. A simulated backend with three accounts, throwaway homes, and the real
+ * Codex CLI run through `codex-pool run`: the first account runs out mid-task and the session moves
+ * on screen, live by default (codex stays attached to one app-server that is handed the next
+ * account, docs/decisions.md decision 11), or by relaunching codex with `--mode relaunch`. On a
+ * codex where live switching is not tested, `run` says it relaunches, and the demo says so too.
  * Everything is removed afterwards, also on Ctrl+C.
  */
 import { spawn } from "node:child_process";
@@ -77,6 +80,7 @@ function describeAccounts(ctx: CommandContext): void {
 
 export async function demo(ctx: CommandContext, opts: CommandInput<"demo">): Promise<number> {
   const tui = opts.tui === true;
+  const mode = opts.mode ?? "live";
   if (tui && !ctx.out.interactive) {
     throw new UsageError("demo --tui needs a terminal; run it in one, or run `codex-pool demo`");
   }
@@ -105,19 +109,24 @@ export async function demo(ctx: CommandContext, opts: CommandInput<"demo">): Pro
       return interrupt.signal !== null ? null : code;
     };
     await run(["status"]);
+    const how =
+      mode === "live"
+        ? "codex stays attached to an app-server of codex-pool's, which is handed bob's sign-in"
+        : "codex-pool stops codex and resumes the session under bob";
     if (tui) {
       ctx.out.line("The TUI starts on alice. Type a prompt and press Enter: she answers once.");
-      ctx.out.line("Your second prompt hits her limit, and codex-pool moves the session to bob.");
+      ctx.out.line(`Your second prompt hits her limit: ${how}, and the task goes on.`);
       ctx.out.line("Press Ctrl+C twice (or type /quit) to leave codex when you are done.");
       ctx.out.line();
-      await run(["run", "--account", "1"], true);
+      await run(["run", "--mode", mode, "--account", "1"], true);
     } else {
-      ctx.out.line(
-        "Running a task on alice, pinned. Her account runs out mid-task; watch the session move:",
-      );
+      ctx.out.line("Running a task on alice, pinned. Her account runs out mid-task; watch the");
+      ctx.out.line(`session move: ${how}.`);
       ctx.out.line();
       const code = await run([
         "run",
+        "--mode",
+        mode,
         "--account",
         "1",
         "--",
