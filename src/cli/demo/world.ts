@@ -32,10 +32,12 @@ export function demoScenario(nowSeconds: number, tui: boolean): SimAccountSpec[]
       email: "alice@example.com",
       plan: "plus",
       usage: { primaryUsedPercent: 93, primaryResetAt: nowSeconds + 2 * 3600 + 13 * 60 },
-      // exec: the first turn already hits the limit; TUI: one answer, then the limit.
+      // exec: the first turn already hits the limit. TUI: one answer, leaving her 6% (above the
+      // 5% floor, so no switch ahead of the limit, but near it: bob is checked ahead), then the
+      // limit on the second prompt, which the continuation takes up under bob.
       turns: {
         limitAfter: tui ? 1 : 0,
-        usedPercentByTurn: [97],
+        usedPercentByTurn: [94],
         resetsAt: nowSeconds + 2 * 3600 + 13 * 60,
       },
     },
