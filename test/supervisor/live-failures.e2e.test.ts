@@ -91,12 +91,13 @@ describe.skipIf(!haveCodex || !haveTmux || !LIVE_TUI)("live mode failures (tmux)
     await gone([s.tui, s.appServer]);
     await pane.exited();
     // The session is the user's: plain `codex resume <id>` (signed in on its own) takes it up,
-    // with its whole history.
+    // with its whole history. `--no-daemon`: without it codex would start its background daemon
+    // (docs/codex-cli.md §5.4), which outlives the test.
     const auth = JSON.stringify(fx.sim.authJsonFor("acct-A"), null, 2) + "\n";
     await writeFileAtomic(path.join(fx.codexHome, "auth.json"), auth, { mode: 0o600 });
     await using plain = await startCommand(
       fx.poolHome,
-      [CODEX, "resume", s.sessionId],
+      [CODEX, "resume", "--no-daemon", s.sessionId],
       fx.env,
       fx.project,
       { exec: true, term: "xterm-256color" },
