@@ -9,5 +9,7 @@ export default defineConfig({
     maxWorkers: 2,
     env: { NO_COLOR: "1" },
     reporters: ["default", "./test/summary-reporter.ts"],
+    // Fails the run when a test leaves a process behind (test/leftovers.ts).
+    globalSetup: ["./test/leftovers.ts"],
   },
 });
