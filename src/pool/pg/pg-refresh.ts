@@ -37,7 +37,8 @@ import { jsonb, sql } from "./client.js";
 import { commitRotated } from "./commit-tokens.js";
 import { guarded } from "./db.js";
 import { removeJournal, writeJournal } from "./journal.js";
-import { loadSessions, type PgPoolStore } from "./pg-store.js";
+import { loadSessions } from "./pg-read.js";
+import type { PgPoolStore } from "./pg-store.js";
 import { accountOf, type AccountRow } from "./rows.js";
 
 /** Where a holder is in the protocol; tests stop or kill a holder at each (onStep). */
