@@ -12,12 +12,9 @@ import { takeBackTokens } from "../codex/adopt.js";
 import type { ClassifiedArgs } from "../codex/args.js";
 import type { CodexBinary } from "../codex/binary.js";
 import { accountHomePath } from "../codex/overlay-home.js";
-import type { Clock } from "../platform/clock.js";
-import type { CodexPaths, Env, PoolPaths } from "../platform/paths.js";
-import type { Settings } from "../platform/settings-table.js";
 import { refreshHeldAccounts } from "../pool/live-sessions.js";
 import type { Pool } from "../pool/schema.js";
-import type { PoolStore } from "../pool/store.js";
+import type { SuperviseDeps } from "./index.js";
 import { findPdeathWrapper, type LaunchDeps } from "./launch.js";
 import { defaultAliveCheck, type LiveSessionRecord } from "./live-sessions.js";
 import type { createLivePort } from "./live.js";
@@ -33,13 +30,11 @@ import { createSwitcher, type SessionSwitcher } from "./switcher.js";
 import type { TerminalControl } from "./terminal.js";
 import { startWatch, type WatchDeps } from "./watch.js";
 
-export interface SessionSwitchingDeps {
-  readonly env: Env;
-  readonly settings: Settings;
-  readonly paths: PoolPaths;
-  readonly codex: CodexPaths;
-  readonly store: PoolStore;
-  readonly clock: Clock;
+/** The CLI's context as the switching needs it, and the session's parts. */
+export interface SessionSwitchingDeps extends Pick<
+  SuperviseDeps,
+  "env" | "settings" | "paths" | "codex" | "store" | "clock"
+> {
   readonly args: ClassifiedArgs;
   readonly mode: Mode;
   readonly cwd: string;
