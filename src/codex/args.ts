@@ -1,7 +1,8 @@
 /**
- * Classifies a codex command line without losing a byte of it, and builds the command lines the
- * supervisor needs (resume under another account). The caller's tokens are never rewritten: a
- * subcommand is matched case-insensitively but kept as spelled (docs/supervisor-rules.md R20).
+ * Classifies a codex command line without losing a byte of it, and places our own options in it
+ * (the resume of a session under another account is built from a classification in
+ * resume-args.ts). The caller's tokens are never rewritten: a subcommand is matched
+ * case-insensitively but kept as spelled (docs/supervisor-rules.md R20).
  *
  *   codex [opts] [PROMPT]                          → interactive
  *   codex [opts] resume|fork [opts] [ID|--last] [PROMPT] → resume | fork
@@ -9,7 +10,6 @@
  *   codex [opts] exec [opts] resume [opts] [ID|--last] [PROMPT] → exec-resume
  *   anything else (login, mcp, app-server, --version, --help, …) → passthrough
  */
-import { CodexPoolError } from "../platform/errors.js";
 import {
   EXEC_LEVEL,
   EXEC_RESUME_LEVEL,
@@ -23,7 +23,6 @@ import {
   scanLevel,
   type ScanItem,
 } from "./arg-scan.js";
-import { parseSessionId } from "./session-id.js";
 
 export const LAUNCH_KINDS = [
   "interactive",
@@ -71,14 +70,11 @@ function separatorOf(items: readonly ScanItem[]): number {
   return sep?.kind === "separator" ? sep.index : -1;
 }
 
-interface SessionPart {
-  options: string[];
-  sessionId: string | null;
-  last: boolean;
-  prompt: string | null;
-  info: boolean;
-  separatorIndex: number;
-}
+/** What the part after `resume`/`fork`/`exec resume` says, as ClassifiedArgs names it. */
+type SessionPart = Pick<
+  ClassifiedArgs,
+  "resumeOptions" | "sessionId" | "last" | "prompt" | "subcommandInfo" | "separatorIndex"
+>;
 
 /** `[ID] [PROMPT]`, or `[PROMPT]` with --last (codex reads the one positional as the prompt). */
 function sessionPart(argv: readonly string[], start: number, exec: boolean): SessionPart {
@@ -87,11 +83,11 @@ function sessionPart(argv: readonly string[], start: number, exec: boolean): Ses
   const pos = positionals(argv, scan.items);
   const last = hasOption(scan.items, "--last");
   return {
-    options: optionTokens(argv, scan.items),
+    resumeOptions: optionTokens(argv, scan.items),
     sessionId: last ? null : (pos[0] ?? null),
     last,
     prompt: (last ? pos[0] : pos[1]) ?? null,
-    info: hasInfoFlag(argv, scan.items, spec),
+    subcommandInfo: hasInfoFlag(argv, scan.items, spec),
     separatorIndex: separatorOf(scan.items),
   };
 }
@@ -129,18 +125,7 @@ export function classifyArgs(argv: readonly string[]): ClassifiedArgs {
     return { ...base, kind: "passthrough", command, separatorIndex: -1 };
   }
   if (command === "resume" || command === "fork") {
-    const part = sessionPart(args, top.commandIndex + 1, false);
-    return {
-      ...base,
-      kind: command,
-      command,
-      resumeOptions: part.options,
-      sessionId: part.sessionId,
-      last: part.last,
-      prompt: part.prompt,
-      subcommandInfo: part.info,
-      separatorIndex: part.separatorIndex,
-    };
+    return { ...base, kind: command, command, ...sessionPart(args, top.commandIndex + 1, false) };
   }
   if (command === "exec") {
     const exec = scanLevel(args, top.commandIndex + 1, EXEC_LEVEL, true);
@@ -149,19 +134,13 @@ export function classifyArgs(argv: readonly string[]): ClassifiedArgs {
     const sub =
       exec.commandIndex === -1 ? null : (args[exec.commandIndex] ?? "").trim().toLowerCase();
     if (sub === "resume" && !execInfo) {
-      const part = sessionPart(args, exec.commandIndex + 1, true);
       return {
         ...base,
         kind: "exec-resume",
         command,
         subcommandIndex: exec.commandIndex,
         execOptions,
-        resumeOptions: part.options,
-        sessionId: part.sessionId,
-        last: part.last,
-        prompt: part.prompt,
-        subcommandInfo: part.info,
-        separatorIndex: part.separatorIndex,
+        ...sessionPart(args, exec.commandIndex + 1, true),
       };
     }
     if (sub !== null) {
@@ -217,96 +196,4 @@ export function insertOptions(classified: ClassifiedArgs, options: readonly stri
   else at = argv.length;
   argv.splice(at, 0, ...options);
   return argv;
-}
-
-/** Options a relaunch must not repeat: images belong to the first prompt only. */
-const DROP_ON_RESUME = new Set(["-i", "--image"]);
-/** Options that pick the session; the relaunch names it by id instead. */
-const SESSION_PICKERS = new Set(["--last", "--all", "--include-non-interactive"]);
-
-function dropOptions(
-  tokens: readonly string[],
-  level: "top" | "resume" | "exec" | "exec-resume",
-  also: readonly string[] = [],
-): string[] {
-  // Re-scan the option tokens alone, so values are dropped with their flags.
-  const spec =
-    level === "exec" ? EXEC_LEVEL : level === "exec-resume" ? EXEC_RESUME_LEVEL : RESUME_LEVEL;
-  const scan = scanLevel(tokens, 0, spec, false);
-  const drop = new Set([
-    ...also,
-    ...DROP_ON_RESUME,
-    ...(level === "resume" || level === "exec-resume" ? SESSION_PICKERS : []),
-  ]);
-  return optionTokens(tokens, scan.items, drop);
-}
-
-export interface ResumeOptions {
-  /** A prompt to submit at once (e.g. the continuation prompt after a usage-limit switch). */
-  prompt?: string;
-  /**
-   * The TUI will attach to an app-server (`--remote`, live mode): no `--no-daemon`, which codex
-   * refuses next to `--remote` (docs/codex-app-server.md §2); there is no daemon to avoid then.
-   */
-  remote?: boolean;
-}
-
-/**
- * The argv that continues `sessionId` the way the caller launched codex, keeping their global and
- * exec flags (model, -c, --json, --skip-git-repo-check, …):
- *   codex [globals] resume <id> [resume opts] --no-daemon --disable cli_resume_account_check [-- prompt]
- *   codex [globals] exec [exec opts] resume [resume opts] <id> [-- prompt]
- * `--no-daemon` keeps auth out of a shared app-server daemon (docs/codex-cli.md §5.4) and the feature
- * switch keeps resume working across accounts should its default ever flip (§3).
- */
-export function resumeArgs(
-  classified: ClassifiedArgs,
-  sessionId: string,
-  options: ResumeOptions = {},
-): string[] {
-  const id = parseSessionId(sessionId);
-  const remoteDrops = options.remote === true ? ["--no-daemon"] : [];
-  const globals = dropOptions(classified.globalOptions, "top", remoteDrops);
-  const promptPart = options.prompt !== undefined ? ["--", options.prompt] : [];
-  switch (classified.kind) {
-    case "exec":
-    case "exec-resume": {
-      const spelled = classified.argv[classified.commandIndex] ?? "exec";
-      const execOpts = dropOptions(classified.execOptions, "exec");
-      const resumeOpts =
-        classified.kind === "exec-resume"
-          ? dropOptions(classified.resumeOptions, "exec-resume")
-          : [];
-      const resumeWord =
-        classified.kind === "exec-resume"
-          ? (classified.argv[classified.subcommandIndex] ?? "resume")
-          : "resume";
-      return [...globals, spelled, ...execOpts, resumeWord, ...resumeOpts, id, ...promptPart];
-    }
-    case "interactive":
-    case "resume":
-    case "fork": {
-      const resumeOpts =
-        classified.kind === "interactive"
-          ? []
-          : dropOptions(classified.resumeOptions, "resume", remoteDrops);
-      const all = [...globals, ...resumeOpts];
-      const noDaemon =
-        all.includes("--no-daemon") || options.remote === true ? [] : ["--no-daemon"];
-      return [
-        ...globals,
-        "resume",
-        id,
-        ...resumeOpts,
-        ...noDaemon,
-        "--disable",
-        "cli_resume_account_check",
-        ...promptPart,
-      ];
-    }
-    case "passthrough":
-      throw new CodexPoolError(
-        `cannot resume a session from \`codex ${classified.argv.join(" ")}\``,
-      );
-  }
 }

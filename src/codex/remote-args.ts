@@ -22,7 +22,8 @@ import {
   type LevelSpec,
   type ScanItem,
 } from "./arg-scan.js";
-import { classifyArgs, insertOptions, resumeArgs, type ClassifiedArgs } from "./args.js";
+import { classifyArgs, insertOptions, type ClassifiedArgs } from "./args.js";
+import { resumeArgs } from "./resume-args.js";
 
 export interface RemoteTarget {
   /** `--remote <url> --remote-auth-token-env <VAR>` (LiveController.attachArgs). */

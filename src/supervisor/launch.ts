@@ -17,7 +17,8 @@
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { takeBackTokens } from "../codex/adopt.js";
-import { classifyArgs, insertOptions, resumeArgs, type ClassifiedArgs } from "../codex/args.js";
+import { classifyArgs, insertOptions, type ClassifiedArgs } from "../codex/args.js";
+import { resumeArgs } from "../codex/resume-args.js";
 import type { CodexBinary } from "../codex/binary.js";
 import { codexConfigOverrides } from "../codex/child-env.js";
 import {

@@ -38,7 +38,8 @@ import {
   type Supplied,
 } from "./live-tokens.js";
 import type { AccountRef } from "./machine.js";
-import { QUOTA_SETTLE_MS, type WatchEvent } from "./watch.js";
+import { QUOTA_SETTLE_MS } from "./quota-settle.js";
+import type { WatchEvent } from "./watch.js";
 
 /** Codex waits 10 s for a refresh answer (docs/codex-app-server.md §3): ours must come sooner. */
 export const REFRESH_ANSWER_MS = 8_000;

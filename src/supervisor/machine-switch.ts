@@ -1,79 +1,21 @@
 /**
- * The state machine's moves that span phases (machine.ts holds the per-phase handlers): choosing
- * what follows an exhausted selection or a stopped child, starting codex or moving the session
- * (and announcing a switch before either), deciding a preemptive switch at the floor, resending a
- * continuation that was not taken, and what a child's exit leads to. Pure, like the machine.
+ * The state machine's switches (machine.ts holds the per-phase handlers): deciding a switch at
+ * the floor, on a lost lease or on a limit, beginning it, and carrying it out, by starting codex
+ * on the next account or moving the running session there (with the switch line before either);
+ * and recording a move the switching port made by itself. Pure, like the machine.
  */
 
 import {
   PER_LAUNCH,
   type AccountRef,
   type Ctx,
-  type DoneReason,
   type Effect,
-  type Exhaustion,
-  type HandoffChoice,
   type MachineConfig,
-  type Phase,
   type State,
   type Step,
   type SwitchCause,
-  type Then,
 } from "./machine-types.js";
-
-export const step = (state: State, ...effects: Effect[]): Step => ({ state, effects });
-
-export function withPhase(state: State, phase: Phase, ctx: Partial<Ctx> = {}): State {
-  return { phase, ctx: { ...state.ctx, ...ctx } };
-}
-
-export function excludeCurrent(ctx: Ctx): string[] {
-  return ctx.account ? [ctx.account.id] : [];
-}
-
-/** Where an exhausted selection leads: a wait (bounded), or the end with code 75. */
-export function onExhausted(
-  config: MachineConfig,
-  state: State,
-  exhaustion: Exhaustion,
-  now: number,
-  switchCause: SwitchCause | null,
-): Step {
-  const waitStartedAt = state.ctx.waitStartedAt ?? now;
-  const deadline = waitStartedAt + config.maxWaitMs;
-  const done = (reason: DoneReason): Step =>
-    step(withPhase(state, { kind: "done", code: 75, reason, exhaustion }, { waitStartedAt }));
-  if (!config.canWait || exhaustion.earliest === null) return done("exhausted");
-  if (exhaustion.earliest > deadline) return done("wait-too-long");
-  const until = Math.max(now, exhaustion.earliest);
-  return step(withPhase(state, { kind: "waiting", until, switchCause }, { waitStartedAt }), {
-    type: "wait",
-    until,
-    exhaustion,
-  });
-}
-
-/** What follows a stopped child: a wait for a reset, or the end. */
-export function afterStop(
-  config: MachineConfig,
-  state: State,
-  then: Then,
-  cause: SwitchCause | null,
-): Step {
-  switch (then.kind) {
-    case "wait":
-      return onExhausted(config, state, then.exhaustion, then.now, cause);
-    case "exit":
-      return step(
-        withPhase(state, {
-          kind: "done",
-          code: then.code,
-          reason: then.exhaustion ? "exhausted" : "signal",
-          ...(then.exhaustion ? { exhaustion: then.exhaustion } : {}),
-        }),
-      );
-  }
-}
+import { budgetLeft, excludeCurrent, selectNext, step, withPhase } from "./machine-step.js";
 
 /** The accounts served, with `account` appended unless it is the one serving already. */
 function servedWith(ctx: Ctx, account: AccountRef): readonly AccountRef[] {
@@ -194,63 +136,6 @@ export function accountReplaced(state: State, account: AccountRef): Step {
   return step(next, ...announcement(ctx, account, "signed-out"));
 }
 
-/** Attempts at a continuation before the user is told it waits for them. */
-export const CONTINUATION_ATTEMPTS = 2;
-
-/** The start of the one line that tells the user a continuation did not run. */
-function notTaken(account: AccountRef): string {
-  return `codex did not run the continuation prompt on ${account.label}: the interrupted task is waiting for you`;
-}
-
-/**
- * The continuation's turn did not start within its bound: send it again on the same account once
- * (no switch: the session stays where it is), then tell the user the task waits for them.
- */
-export function onContinuationMissed(config: MachineConfig, state: State): Step {
-  const { ctx } = state;
-  const pending = ctx.continuation;
-  if (pending === null || ctx.account === null || ctx.sessionId === null) return step(state);
-  // exec runs its prompt or exits (its end decides), and a move is a TUI's only: no resend there.
-  if (
-    config.mode !== "tui" ||
-    state.phase.kind !== "running" ||
-    ctx.turnActive ||
-    pending.account !== ctx.account.id
-  ) {
-    return step(withPhase(state, state.phase, { continuation: null }));
-  }
-  if (pending.attempt >= CONTINUATION_ATTEMPTS) {
-    return step(withPhase(state, state.phase, { continuation: null }), {
-      type: "notice",
-      message: `${notTaken(ctx.account)}: type your next instruction (e.g. "continue") to go on`,
-    });
-  }
-  return step(
-    withPhase(
-      state,
-      { kind: "launching", pendingExit: null },
-      {
-        ...PER_LAUNCH,
-        // Still the same account: who else runs it still holds.
-        takenBy: ctx.takenBy,
-        continuation: { account: pending.account, attempt: pending.attempt + 1 },
-      },
-    ),
-    {
-      type: "move",
-      from: ctx.account,
-      to: ctx.account,
-      sessionId: ctx.sessionId,
-      continuation: true,
-      resend: true,
-    },
-  );
-}
-
-export function budgetLeft(config: MachineConfig, ctx: Ctx): boolean {
-  return ctx.switches < config.maxSwitches;
-}
-
 /**
  * In a running TUI, decide whether a switch is due: at the floor (preemptive), or when another
  * session took the account over (a lost lease), once no turn is in flight; a turn in flight is
@@ -316,12 +201,7 @@ export function onLeaseLost(config: MachineConfig, state: State, by: string): St
 
 /** Child idle at a boundary: choose the next account while the child still runs. */
 export function beginSwitch(state: State, cause: SwitchCause, effects: Effect[] = []): Step {
-  return step(withPhase(state, { kind: "switching", cause }), ...effects, {
-    type: "select",
-    exclude: excludeCurrent(state.ctx),
-    preferred: state.ctx.next,
-    purpose: "switch",
-  });
+  return step(withPhase(state, { kind: "switching", cause }), ...effects, selectNext(state.ctx));
 }
 
 /** A turn ended on the usage limit in a running TUI: switch now (the child is idle). */
@@ -345,73 +225,5 @@ export function onLimitInExec(config: MachineConfig, state: State): Step {
   if (ctx.sessionId === null || !config.continueAfterLimit || !budgetLeft(config, ctx)) {
     return settle(config, state); // the exit decides (childEnded)
   }
-  return step(withPhase(state, { kind: "handoff", choice: null }), {
-    type: "select",
-    exclude: excludeCurrent(ctx),
-    preferred: ctx.next,
-    purpose: "switch",
-  });
-}
-
-export function stopFor(state: State, then: Then, cause: SwitchCause | null): Step {
-  return step(withPhase(state, { kind: "stopping", cause, then }), { type: "stop" });
-}
-
-/**
- * The child exited by itself. From `handoff` the next account's selection is already under way
- * (or done: `choice`). (What codex left behind, e.g. its rotated tokens, is the switching port's
- * to take back before it reports the exit.)
- */
-export function childEnded(
-  config: MachineConfig,
-  ended: State,
-  code: number,
-  choice: HandoffChoice | null = null,
-): Step {
-  const { ctx } = ended;
-  const effects: Effect[] = [];
-  if (ctx.continuation !== null && ctx.account !== null && ctx.sessionId !== null) {
-    // Codex ended before the continuation's turn was seen starting: say so, once.
-    effects.push({
-      type: "notice",
-      message: `${notTaken(ctx.account)} (resume the session with \`codex-pool run resume ${ctx.sessionId}\`)`,
-    });
-  }
-  const state = withPhase(ended, ended.phase, { continuation: null });
-  if (config.mode === "exec" && ctx.account) {
-    effects.push({
-      type: "attribute",
-      account: ctx.account,
-      previous: ctx.previous,
-      cause: ctx.lastCause,
-      code,
-    });
-    if (ctx.lastTurnLimited && ctx.sessionId !== null && config.continueAfterLimit) {
-      if (!budgetLeft(config, ctx)) {
-        effects.push({
-          type: "notice",
-          message: `reached the limit of ${config.maxSwitches} switches for this run; not resuming`,
-        });
-        return step(withPhase(state, { kind: "done", code, reason: "max-switches" }), ...effects);
-      }
-      const exited = withPhase(state, { kind: "choosing", switchCause: "limit" });
-      if (state.phase.kind === "handoff") {
-        const then =
-          choice === null
-            ? step(exited)
-            : choice.kind === "selected"
-              ? launchAccount(config, exited, choice.account, "limit")
-              : onExhausted(config, exited, choice.exhaustion, choice.now, "limit");
-        return step(then.state, ...effects, ...then.effects);
-      }
-      effects.push({
-        type: "select",
-        exclude: excludeCurrent(ctx),
-        preferred: ctx.next,
-        purpose: "switch",
-      });
-      return step(exited, ...effects);
-    }
-  }
-  return step(withPhase(state, { kind: "done", code, reason: "child-exited" }), ...effects);
+  return step(withPhase(state, { kind: "handoff", choice: null }), selectNext(ctx));
 }

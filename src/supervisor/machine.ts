@@ -30,22 +30,18 @@ import {
   type Step,
   type Then,
 } from "./machine-types.js";
+import { afterStop, childEnded, onExhausted, stopFor } from "./machine-end.js";
+import { onContinuationMissed } from "./machine-continuation.js";
+import { step, withPhase } from "./machine-step.js";
 import {
   accountReplaced,
-  afterStop,
   beginSwitch,
-  childEnded,
   launchAccount,
   moveTo,
-  onContinuationMissed,
-  onExhausted,
-  onLimitInExec,
   onLeaseLost,
+  onLimitInExec,
   onLimitInTui,
   settle,
-  step,
-  stopFor,
-  withPhase,
 } from "./machine-switch.js";
 
 export * from "./machine-types.js";

@@ -36,7 +36,8 @@ import type { ScreenGate } from "./screen.js";
 import type { MoveRequest, StartRequest, SwitchEvent, SwitchingPort } from "./session-ports.js";
 import { stopChild } from "./stop-child.js";
 import type { TerminalControl } from "./terminal.js";
-import { findRolloutById, type Watcher, type WatchDeps, type WatchRequest } from "./watch.js";
+import { findRolloutById } from "./bind.js";
+import type { Watcher, WatchDeps, WatchRequest } from "./watch.js";
 
 export interface RelaunchDeps {
   readonly clock: Clock;

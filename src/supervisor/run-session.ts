@@ -30,7 +30,7 @@ import {
   type SwitchEvent,
   type SwitchingPort,
 } from "./session-ports.js";
-import { waitUntil } from "./wait-for-reset.js";
+import { waitOutExhaustion } from "./wait-for-reset.js";
 
 export type * from "./session-ports.js";
 
@@ -200,30 +200,9 @@ class SessionRunner {
         return;
       case "wait":
         this.spawnTask(async () => {
-          // The wait ends at the earliest reset, or as soon as the pool shows a usable account
-          // (another machine's change): the selection then looks again either way.
-          const over = new AbortController();
-          const signal = AbortSignal.any([this.cancel.signal, over.signal]);
-          // A watch that fails loses nothing: the wait still ends at the reset.
-          void ports.usableAgain(signal).then(
-            () => over.abort(),
-            () => undefined,
-          );
-          try {
-            await waitUntil({
-              until: effect.until,
-              clock: ports.clock,
-              signal,
-              tick: (ms) => ports.output.countdown(ms, effect.exhaustion),
-            });
-          } catch (error) {
-            if (!(error instanceof CancelledError)) throw error;
-            if (this.cancel.signal.aborted) return; // the machine already moved on
-          } finally {
-            over.abort();
-            ports.output.countdown(null, effect.exhaustion);
-          }
-          this.dispatch({ type: "waitOver" });
+          // Over at the reset, or once another machine's change makes an account usable.
+          const over = await waitOutExhaustion(ports, effect, this.cancel.signal);
+          if (over) this.dispatch({ type: "waitOver" }); // else the machine already moved on
         });
         return;
       case "cancel":

@@ -14,11 +14,11 @@
  *
  * Cost stays flat: binding (bind.ts) reads the child's open files or lists at most four date
  * folders per poll, a resumed session is looked up once by id, and the tail reads only appended
- * bytes. Once bound, a change notification on the rollout (inotify) wakes the tail at once, so the
- * end of a turn is seen as it is written (an exec limit is then acted on before codex has exited);
- * the poll stays as the fallback where notifications are missing.
+ * bytes. Once bound, a change notification on the rollout (file-changes.ts) wakes the tail at
+ * once, so the end of a turn is seen as it is written (an exec limit is then acted on before codex
+ * has exited); the poll stays as the fallback where notifications are missing. Quota readings are
+ * stored once settled (quota-settle.ts).
  */
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import type { RolloutEvent, RolloutRateLimits } from "../codex/rollout-events.js";
 import { RolloutTail } from "../codex/rollout-tail.js";
@@ -27,7 +27,9 @@ import type { QuotaSnapshot } from "../pool/schema.js";
 import { QuotaParseError } from "../quota/fields.js";
 import { parseTokenCountRateLimits } from "../quota/parse-rate-limits.js";
 import { bindRollout, findExitedRollout } from "./bind.js";
+import { watchChanges } from "./file-changes.js";
 import type { AccountRef, Mode } from "./machine.js";
+import { QUOTA_SETTLE_MS, SettlingReading } from "./quota-settle.js";
 import type { SwitchEvent } from "./session-ports.js";
 
 /** What a watcher reports (the switching port forwards it as its own events). */
@@ -98,56 +100,6 @@ export function snapshotFromRollout(
   }
 }
 
-export { findRolloutById } from "./bind.js";
-
-/** See `observeSoon` in startWatch. */
-export const QUOTA_SETTLE_MS = 250;
-
-interface Changes {
-  /** Settles at the next change of the file since the last call, after `ms` at most, or on abort. */
-  next(ms: number, signal: AbortSignal): Promise<void>;
-  close(): void;
-}
-
-/** Change notifications of one file; without them (unsupported, or failed) only the timeout. */
-function watchChanges(file: string, clock: Clock): Changes {
-  let changed = false;
-  let wake: (() => void) | null = null;
-  let watcher: fs.FSWatcher | null = null;
-  const onChange = (): void => {
-    changed = true;
-    wake?.();
-  };
-  try {
-    // Not persistent: watching must never keep the process alive.
-    watcher = fs.watch(file, { persistent: false }, onChange);
-    watcher.on("error", () => watcher?.close());
-  } catch {
-    watcher = null;
-  }
-  return {
-    async next(ms, signal) {
-      if (!changed && !signal.aborted) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            timer.cancel();
-            signal.removeEventListener("abort", done);
-            wake = null;
-            resolve();
-          };
-          const timer = clock.setTimer(done, ms, { weak: true });
-          signal.addEventListener("abort", done, { once: true });
-          wake = done;
-        });
-      }
-      changed = false;
-    },
-    close() {
-      watcher?.close();
-    },
-  };
-}
-
 export function startWatch(
   deps: WatchDeps,
   req: WatchRequest,
@@ -168,38 +120,17 @@ export function startWatch(
     if (event !== null) emit(event);
   };
 
-  // A turn's rate limits are stored at most once per settle period, the latest reading winning:
-  // each store is a pool transaction, and a limit (stored at once, see handle) right after a
-  // reading would otherwise wait behind it while the switch waits on both.
-  const settleMs = deps.quotaSettleMs ?? QUOTA_SETTLE_MS;
-  let settling: { snapshot: QuotaSnapshot | null; timer: Timer } | null = null;
-  const observeSoon = (snapshot: QuotaSnapshot | null): void => {
-    if (settling !== null) {
-      settling.snapshot = snapshot;
-      return;
-    }
-    const entry: { snapshot: QuotaSnapshot | null; timer: Timer } = {
-      snapshot,
-      timer: deps.clock.setTimer(
-        () => {
-          if (settling !== entry) return;
-          settling = null;
-          observe(entry.snapshot).catch((error: unknown) => deps.onError(error));
-        },
-        settleMs,
-        { weak: true },
-      ),
-    };
-    settling = entry;
-  };
+  // A turn's rate limits are stored at most once per settle period, the latest reading winning
+  // (quota-settle.ts); a limit is stored at once (see handle).
+  const settling = new SettlingReading<QuotaSnapshot | null>(
+    deps.clock,
+    deps.quotaSettleMs ?? QUOTA_SETTLE_MS,
+    (snapshot) => {
+      observe(snapshot).catch((error: unknown) => deps.onError(error));
+    },
+  );
   /** Drops the waiting reading (superseded), returning it. */
-  const takeSettling = (): QuotaSnapshot | null => {
-    const entry = settling;
-    if (entry === null) return null;
-    entry.timer.cancel();
-    settling = null;
-    return entry.snapshot;
-  };
+  const takeSettling = (): QuotaSnapshot | null => settling.take()?.value ?? null;
 
   /** `observeQuota`: false for a token_count a later event of the same read supersedes. */
   const handle = async (event: RolloutEvent, observeQuota: boolean): Promise<void> => {
@@ -225,7 +156,7 @@ export function startWatch(
       case "token_count":
         if (event.rateLimits !== null) {
           lastRateLimits = event.rateLimits;
-          if (observeQuota) observeSoon(snapshotFromRollout(event.rateLimits, now));
+          if (observeQuota) settling.offer(snapshotFromRollout(event.rateLimits, now));
         }
         return;
       case "session_meta":

@@ -1,12 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  classifyArgs,
-  insertOptions,
-  isSessionLaunch,
-  rebuildArgs,
-  resumeArgs,
-} from "../../src/codex/args.js";
+import { classifyArgs, insertOptions, isSessionLaunch, rebuildArgs } from "../../src/codex/args.js";
+import { resumeArgs } from "../../src/codex/resume-args.js";
 
 const ID = "01a20fbc-f496-7f30-be61-1b32924626f4";
 

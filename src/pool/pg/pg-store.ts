@@ -8,7 +8,8 @@
  * It is never held across a network call other than the database's own.
  *
  * Session leases are renewed and expire by the database clock; their ages and expiries reach
- * callers as times on this machine's clock (rows.ts). Reads are one repeatable-read snapshot.
+ * callers as times on this machine's clock (rows.ts). Reads are one repeatable-read snapshot of
+ * the rows (pg-read.ts).
  */
 import os from "node:os";
 import { systemClock, type Clock } from "../../platform/clock.js";
@@ -16,30 +17,17 @@ import { LockTimeoutError } from "../../platform/errors.js";
 import { withLock } from "../../platform/lock.js";
 import { ensurePrivateDir } from "../../platform/atomic-file.js";
 import type { Env, PoolPaths } from "../../platform/paths.js";
-import { POOL_VERSION, PoolSchema, type LiveSession, type Pool } from "../schema.js";
+import { PoolSchema, type Pool } from "../schema.js";
 import type { PoolStore, StoreSubscription, TransactContext, TransactOptions } from "../store.js";
 import { DatabaseKeyError, TokenCipher, keyCheckMatches, makeKeyCheck } from "./crypto.js";
-import { connect, jsonb, sql, type Db, type Queryable, type Tx } from "./client.js";
+import { connect, jsonb, sql, type Db, type Tx } from "./client.js";
 import { CHANNEL, POOL_LOCK_KEY, guarded, redactDatabaseUrl, sanitizeDbError } from "./db.js";
 import { replayJournal } from "./journal.js";
 import { subscribeToChanges } from "./pg-subscribe.js";
 import { writeChanges } from "./pg-write.js";
 import { assertMigrated } from "./migrate.js";
-import { accountOf, sessionOf, type AccountRow, type AuditEvent, type SessionRow } from "./rows.js";
-
-/**
- * Every session row as a live-session entry (expired ones too, until the next transaction prunes
- * them: `status` shows a lapsed lease as such), in the caller's transaction.
- */
-export async function loadSessions(tx: Queryable, nowMs: number): Promise<LiveSession[]> {
-  const rows = await tx.rows<SessionRow>(sql`
-    select host, pid, account, session_id, phase, holds_refresh_token,
-           extract(epoch from clock_timestamp() - started_at)::float8 * 1000 as started_age_ms,
-           extract(epoch from clock_timestamp() - heartbeat_at)::float8 * 1000 as heartbeat_age_ms,
-           extract(epoch from expires_at - clock_timestamp())::float8 * 1000 as expires_in_ms
-      from codex_pool.sessions order by started_at, host, pid`);
-  return rows.map((row) => sessionOf(row, nowMs));
-}
+import { loadPool, type Loaded } from "./pg-read.js";
+import type { AuditEvent } from "./rows.js";
 
 export interface PgPoolStoreOptions {
   url: string;
@@ -64,12 +52,6 @@ function osUser(): string {
   } catch {
     return "unknown";
   }
-}
-
-export interface Loaded {
-  pool: Pool;
-  generations: Map<string, number>;
-  version: number;
 }
 
 export interface Ready {
@@ -156,24 +138,8 @@ export class PgPoolStore implements PoolStore {
   }
 
   /** Everything, as one pool (inside the caller's transaction). */
-  async load(tx: Tx, cipher: TokenCipher): Promise<Loaded> {
-    const [poolRow] = await tx.rows<{ version: string; default_account: string | null }>(sql`
-      select version::text as version, default_account from codex_pool.pool`);
-    const accounts = await tx.rows<AccountRow>(sql`
-      select id, chatgpt_account_id, email, doc, token_generation::float8 as gen,
-             access_token, refresh_token, id_token, access_expires_at, last_refresh_at
-        from codex_pool.accounts order by position, id`);
-    const pool = PoolSchema.parse({
-      version: POOL_VERSION,
-      defaultAccount: poolRow?.default_account ?? null,
-      accounts: accounts.map((row) => accountOf(cipher, row)),
-      sessions: await loadSessions(tx, this.clock.now()),
-    });
-    return {
-      pool,
-      generations: new Map(accounts.map((a) => [a.id, a.gen])),
-      version: Number(poolRow?.version ?? 0),
-    };
+  load(tx: Tx, cipher: TokenCipher): Promise<Loaded> {
+    return loadPool(tx, cipher, this.clock.now());
   }
 
   async transact<T>(
