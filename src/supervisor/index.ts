@@ -207,7 +207,11 @@ export async function superviseSession(
     onSignal: (signal) => control.signal(signal),
   });
   try {
-    return await endOfSession(await control.done, { mode, clock, screen, report });
+    const result = await control.done;
+    // Read through a function: the switcher is set by a callback the compiler does not follow.
+    const last = (): SessionSwitcher | null => switcher;
+    const live = (last()?.mode() ?? choice.mode) === "live";
+    return await endOfSession(result, { mode, clock, screen, report, live });
   } finally {
     guard[Symbol.dispose]();
     // Our entry would be pruned anyway once this process is gone: a failed removal loses nothing.

@@ -142,6 +142,8 @@ export interface SessionEndDeps {
   readonly clock: Pick<Clock, "now">;
   readonly screen: ScreenGate;
   readonly report: SessionReport;
+  /** The last codex ran attached to our app-server (live mode), which ends with the session. */
+  readonly live: boolean;
 }
 
 /**
@@ -158,6 +160,11 @@ export async function endOfSession(result: SessionResult, deps: SessionEndDeps):
     screen.line(`${who} ran on ${ctx.served.map((a) => a.label).join(" → ")}`);
   }
   for (const line of deps.report.take()) screen.line(line);
+  if (deps.mode === "tui" && deps.live && ctx.sessionId !== null && result.exhaustion === null) {
+    // A TUI attached with --remote says on its way out how to reconnect to the app-server; that
+    // one ends with this session (docs/codex-app-server.md §8), so say what does work.
+    screen.line(`to go on with this session later: codex-pool run resume ${ctx.sessionId}`);
+  }
   await screen.drain();
   if (result.exhaustion !== null) {
     const { message, earliest } = exhaustedMessage(

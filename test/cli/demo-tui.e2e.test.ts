@@ -52,6 +52,8 @@ describe.skipIf(!haveTmux)("codex-pool demo --tui", () => {
     const end = await pane.capture();
     expect(end).toMatch(/moved live from #1 alice@\S+ .* to #2 bob@\S+ .*: usage limit reached/);
     expect(end).toMatch(/ran on #1 alice@… → #2 bob@…/);
+    // codex --remote names a reconnect command for an app-server that is gone now: we say what works.
+    expect(end).toMatch(/to go on with this session later: codex-pool run resume [0-9a-f-]{36}/);
     expect(end).toContain("That is codex-pool: the session kept its whole history");
     expect(end).not.toMatch(/unexpected error|\n\s+at /);
   }, 180_000);

@@ -78,29 +78,38 @@ describe("the session's lines", () => {
     expect(info[1]).toBe("session 01a20fbc… moved from #2 b@example.com to #1 a@example.com");
   });
 
-  it("ends a TUI that switched with where it ran and the report, and returns its code", async () => {
-    const { out, info } = output();
-    const screen = sessionScreen(out);
-    const report = new SessionReport();
-    report.add("a file lost to a newer copy");
-    const state = initialState(SESSION);
-    const result = {
-      code: 0,
-      state: { ...state, ctx: { ...state.ctx, served: [A, B] } },
-      exhaustion: null,
-    };
-    const code = await endOfSession(result, {
-      mode: "tui",
-      clock: clockAt(() => 0),
-      screen,
-      report,
-    });
-    expect(code).toBe(0);
-    expect(info).toEqual([
-      "session 01a20fbc… ran on #1 a@example.com → #2 b@example.com",
-      "a file lost to a newer copy",
-    ]);
-  });
+  it.each([
+    ["relaunching", false, []],
+    // codex --remote names a reconnect command for an app-server that ends with the session.
+    ["live", true, [`to go on with this session later: codex-pool run resume ${SESSION}`]],
+  ])(
+    "ends a TUI that switched (%s) with where it ran and the report, and returns its code",
+    async (_how, live, resume) => {
+      const { out, info } = output();
+      const screen = sessionScreen(out);
+      const report = new SessionReport();
+      report.add("a file lost to a newer copy");
+      const state = initialState(SESSION);
+      const result = {
+        code: 0,
+        state: { ...state, ctx: { ...state.ctx, served: [A, B] } },
+        exhaustion: null,
+      };
+      const code = await endOfSession(result, {
+        mode: "tui",
+        clock: clockAt(() => 0),
+        screen,
+        report,
+        live,
+      });
+      expect(code).toBe(0);
+      expect(info).toEqual([
+        "session 01a20fbc… ran on #1 a@example.com → #2 b@example.com",
+        "a file lost to a newer copy",
+        ...resume,
+      ]);
+    },
+  );
 
   it("ends an exhausted session with PoolExhaustedError, after its lines", async () => {
     const { out, info } = output();
@@ -113,6 +122,7 @@ describe("the session's lines", () => {
       clock: clockAt(() => 0),
       screen: sessionScreen(out),
       report,
+      live: false,
     });
     await expect(ending).rejects.toBeInstanceOf(PoolExhaustedError);
     expect(info).toEqual(["a warning"]);
