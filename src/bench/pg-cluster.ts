@@ -50,7 +50,8 @@ export async function findPgBinDir(env: NodeJS.ProcessEnv = process.env): Promis
   return null;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port that was free a moment ago (bound to 0 by the OS, then released). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

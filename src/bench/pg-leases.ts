@@ -10,16 +10,14 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { systemTempDir } from "../platform/paths.js";
 import { upsertAccount } from "../pool/accounts.js";
-import { connect, sql } from "../pool/pg/client.js";
-import { migrate } from "../pool/pg/migrate.js";
+import { sql } from "../pool/pg/client.js";
 import type { PgPoolStore } from "../pool/pg/pg-store.js";
 import { makeWindow } from "../quota/windows.js";
 import { median, ms, type Figure, type Progress } from "./measure.js";
 import type { PgCluster } from "./pg-cluster.js";
-import { sharedStore } from "./pg-machines.js";
+import { sharedPoolDatabase, sharedStore } from "./pg-machines.js";
 import { SessionMachine } from "./session-machines.js";
 
 const LEASE = { heartbeatMs: 200, ttlMs: 2000 };
@@ -44,14 +42,7 @@ export async function benchSessionLeases(
   cluster: PgCluster,
   progress: Progress,
 ): Promise<Figure[]> {
-  const url = await cluster.createDatabase();
-  const db = await connect(url, { max: 1 });
-  await migrate(db);
-  await db.end(1000);
-  const env = {
-    CODEX_POOL_DATABASE_URL: url,
-    CODEX_POOL_DATABASE_KEY: randomBytes(32).toString("base64"),
-  };
+  const env = await sharedPoolDatabase(cluster);
   const dir = await fs.mkdtemp(path.join(systemTempDir(), "codex-pool-bench-lease-"));
   const store = sharedStore(path.join(dir, "bench"), env) as PgPoolStore;
   const lapses: number[] = [];

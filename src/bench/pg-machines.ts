@@ -3,10 +3,7 @@
  * pool home, refreshing through the claim protocol against one database; and the pieces around
  * them (a store on the database, accounts seeded due for refresh). Used by the tests and the bench.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createHash } from "node:crypto";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { createHash, randomBytes } from "node:crypto";
 import { storeSignIn } from "../auth/sign-in.js";
 import { poolPaths } from "../platform/paths.js";
 import { defaultSettings } from "../platform/settings.js";
@@ -15,12 +12,12 @@ import type { ClaimStep } from "../pool/pg/pg-refresh.js";
 import type { PoolStore } from "../pool/store.js";
 import type { Simulator } from "../simulator/index.js";
 import { systemClock } from "../platform/clock.js";
+import { connect } from "../pool/pg/client.js";
+import { migrate } from "../pool/pg/migrate.js";
+import type { PgCluster } from "./pg-cluster.js";
+import { builtWorker, WorkerProcess } from "./worker-process.js";
 
-/** Always the built worker, whether this module runs built (bench) or from source (tests). */
-const WORKER = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../dist/bench/pg-refresh-worker.js",
-);
+const WORKER = builtWorker("pg-refresh-worker");
 export interface MachineResult {
   account: string;
   ok: boolean;
@@ -37,51 +34,9 @@ export interface MachineOptions {
   stopAt?: ClaimStep;
 }
 
-export class Machine {
-  readonly child: ChildProcessWithoutNullStreams;
-  private out = "";
-  private err = "";
-  private readonly waiters: { test: () => boolean; resolve: () => void }[] = [];
-  readonly exited: Promise<number | null>;
-
+export class Machine extends WorkerProcess {
   constructor(home: string, authUrl: string, env: Record<string, string>, options: MachineOptions) {
-    this.child = spawn(process.execPath, [WORKER, home, authUrl, JSON.stringify(options)], {
-      env: { ...process.env, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      this.out += d;
-      for (const w of this.waiters.filter((x) => x.test())) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    });
-    this.child.stderr.setEncoding("utf8").on("data", (d: string) => (this.err += d));
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  private lines(): string[] {
-    return this.out.split("\n").filter((l) => l !== "");
-  }
-
-  /** Resolves once stdout holds `text` (rejects if the process ends first). */
-  waitFor(text: string): Promise<void> {
-    return this.until(() => this.out.includes(text), `"${text}"`);
-  }
-
-  private until(test: () => boolean, what: string): Promise<void> {
-    if (test()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ test, resolve });
-      void this.exited.then((code) => {
-        if (!test())
-          reject(new Error(`machine ${this.pid} exited (${code}) before ${what}: ${this.err}`));
-      });
-    });
+    super(WORKER, [home, authUrl, JSON.stringify(options)], env);
   }
 
   /** Starts one round ("go"); resolves with its results. */
@@ -100,14 +55,27 @@ export class Machine {
     this.child.stdin.end("quit\n");
     await this.exited;
   }
-
-  async kill(): Promise<void> {
-    this.child.kill("SIGKILL");
-    await this.exited;
-  }
 }
 
 export const hashOf = (token: string): string => createHash("sha256").update(token).digest("hex");
+
+/**
+ * A fresh database on `cluster` with codex-pool's schema, and the environment that points a
+ * codex-pool at it as a shared pool (with a new team key).
+ */
+export async function sharedPoolDatabase(cluster: PgCluster): Promise<Record<string, string>> {
+  const url = await cluster.createDatabase();
+  const db = await connect(url, { max: 1 });
+  try {
+    await migrate(db);
+  } finally {
+    await db.end(1000);
+  }
+  return {
+    CODEX_POOL_DATABASE_URL: url,
+    CODEX_POOL_DATABASE_KEY: randomBytes(32).toString("base64"),
+  };
+}
 
 /** A store on the shared database (the test's own "machine"), closed by the caller. */
 export function sharedStore(home: string, env: Record<string, string>): PoolStore {

@@ -13,17 +13,22 @@
  * - Session leases (pg-leases.ts): a stopped machine's lease lapsing, and the resumed machine
  *   acting on its lost lease.
  */
-import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { systemTempDir } from "../platform/paths.js";
-import { connect } from "../pool/pg/client.js";
-import { migrate } from "../pool/pg/migrate.js";
 import { startSimulator } from "../simulator/index.js";
 import { median, ms, type Figure, type Progress } from "./measure.js";
 import { startPgCluster } from "./pg-cluster.js";
 import { benchSessionLeases } from "./pg-leases.js";
-import { Machine, expireAll, hashOf, reuses, seedDue, sharedStore } from "./pg-machines.js";
+import {
+  Machine,
+  expireAll,
+  hashOf,
+  reuses,
+  seedDue,
+  sharedPoolDatabase,
+  sharedStore,
+} from "./pg-machines.js";
 
 const MACHINES = 8;
 const ACCOUNTS = ["acct-1", "acct-2", "acct-3"];
@@ -41,14 +46,7 @@ export async function benchSharedPool(progress: Progress): Promise<Figure[]> {
   });
   const dir = await fs.mkdtemp(path.join(systemTempDir(), "codex-pool-bench-pg-"));
   try {
-    const url = await cluster.createDatabase();
-    const db = await connect(url, { max: 1 });
-    await migrate(db);
-    await db.end(1000);
-    const env = {
-      CODEX_POOL_DATABASE_URL: url,
-      CODEX_POOL_DATABASE_KEY: randomBytes(32).toString("base64"),
-    };
+    const env = await sharedPoolDatabase(cluster);
     const store = sharedStore(path.join(dir, "bench"), env);
     try {
       const storm = await refreshStorm(dir, env, store, sim, progress);

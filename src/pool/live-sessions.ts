@@ -87,10 +87,21 @@ export function liveSessionAccounts(
   isAlive: AliveCheck = defaultAliveCheck,
   except: SessionIdentity | null = null,
 ): Set<string> {
+  return accountsOfLive(pool, now, isAlive, except, () => true);
+}
+
+/** The accounts of live sessions (`except`'s own excluded) that `which` picks. */
+function accountsOfLive(
+  pool: Pool,
+  now: number,
+  isAlive: AliveCheck,
+  except: SessionIdentity | null,
+  which: (s: LiveSession) => boolean,
+): Set<string> {
   const accounts = new Set<string>();
   for (const s of pool.sessions) {
     if (except !== null && isSelf(s, except)) continue;
-    if (isLive(s, now, isAlive)) accounts.add(s.account);
+    if (which(s) && isLive(s, now, isAlive)) accounts.add(s.account);
   }
   return accounts;
 }
@@ -106,12 +117,7 @@ export function refreshHeldAccounts(
   isAlive: AliveCheck = defaultAliveCheck,
   except: SessionIdentity | null = null,
 ): Set<string> {
-  const accounts = new Set<string>();
-  for (const s of pool.sessions) {
-    if (except !== null && isSelf(s, except)) continue;
-    if (holdsRefreshToken(s) && isLive(s, now, isAlive)) accounts.add(s.account);
-  }
-  return accounts;
+  return accountsOfLive(pool, now, isAlive, except, holdsRefreshToken);
 }
 
 /** "host-b (pid 4242)", or "pid 4242 on this machine". */

@@ -1,10 +1,11 @@
 /** Shared pieces of the auth tests: a pool store in a temp home, seeded accounts, OAuth following. */
-import net from "node:net";
 import { storeSignIn, type SignInResult } from "../../src/auth/sign-in.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import { FilePoolStore } from "../../src/pool/file-store.js";
 import type { PoolStore } from "../../src/pool/store.js";
 import type { Simulator } from "../../src/simulator/index.js";
+
+export { freePort } from "../../src/bench/pg-cluster.js";
 
 export function makeStore(poolHome: string): PoolStore {
   return new FilePoolStore({ paths: poolPaths(poolHome), lockWaitMs: 15_000, lockStaleMs: 30_000 });
@@ -31,18 +32,6 @@ export async function seedAccount(
     new Date(),
   );
   return { ...result, minted };
-}
-
-/** A port that was free a moment ago (bound to 0 by the OS, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Plays the browser's part at the authorize endpoint: returns where it redirects. */
