@@ -59,11 +59,8 @@ export class Machine extends WorkerProcess {
 
 export const hashOf = (token: string): string => createHash("sha256").update(token).digest("hex");
 
-/**
- * A fresh database on `cluster` with codex-pool's schema, and the environment that points a
- * codex-pool at it as a shared pool (with a new team key).
- */
-export async function sharedPoolDatabase(cluster: PgCluster): Promise<Record<string, string>> {
+/** A new database on `cluster` with codex-pool's schema applied; its URL. */
+export async function migratedDatabase(cluster: PgCluster): Promise<string> {
   const url = await cluster.createDatabase();
   const db = await connect(url, { max: 1 });
   try {
@@ -71,8 +68,13 @@ export async function sharedPoolDatabase(cluster: PgCluster): Promise<Record<str
   } finally {
     await db.end(1000);
   }
+  return url;
+}
+
+/** A migrated database and the environment that points a codex-pool at it (a new team key). */
+export async function sharedPoolDatabase(cluster: PgCluster): Promise<Record<string, string>> {
   return {
-    CODEX_POOL_DATABASE_URL: url,
+    CODEX_POOL_DATABASE_URL: await migratedDatabase(cluster),
     CODEX_POOL_DATABASE_KEY: randomBytes(32).toString("base64"),
   };
 }

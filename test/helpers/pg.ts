@@ -6,10 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll } from "vitest";
 import { startPgCluster, type PgCluster } from "../../src/bench/pg-cluster.js";
-import { connect } from "../../src/pool/pg/client.js";
-import { migrate } from "../../src/pool/pg/migrate.js";
 
 export type { PgCluster };
+export { migratedDatabase } from "../../src/bench/pg-machines.js";
 
 export async function clusterForFile(): Promise<PgCluster | null> {
   try {
@@ -23,18 +22,6 @@ export async function clusterForFile(): Promise<PgCluster | null> {
     );
     return null;
   }
-}
-
-/** A new database with codex-pool's schema applied. */
-export async function migratedDatabase(cluster: PgCluster): Promise<string> {
-  const url = await cluster.createDatabase();
-  const db = await connect(url, { max: 1 });
-  try {
-    await migrate(db);
-  } finally {
-    await db.end(1000);
-  }
-  return url;
 }
 
 /** A fresh data key, as a team would make one (32 random bytes, base64). */
