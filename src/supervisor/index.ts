@@ -50,6 +50,7 @@ import { createSwitcher, type SessionSwitcher } from "./switcher.js";
 import { saveTerminal, type TerminalIo } from "./terminal.js";
 import { usableAgain } from "./usable-again.js";
 import { startWatch, type WatchDeps } from "./watch.js";
+import type { HttpFetch } from "../platform/http.js";
 
 /** How long the pool a switch's claim committed stands in for a fresh read in its switch line. */
 const CLAIM_REUSE_MS = 1_000;
@@ -84,7 +85,7 @@ export interface SuperviseDeps {
   readonly store: PoolStore;
   readonly clock: Clock;
   readonly out: SupervisorOutput;
-  readonly fetch: typeof fetch;
+  readonly fetch: HttpFetch;
   /** Where each setting came from (the mode's fall-back is said when it was asked for). */
   readonly sources?: Readonly<Partial<Record<"mode", SettingSource>>>;
 }
