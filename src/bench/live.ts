@@ -78,6 +78,16 @@ async function gapRound(): Promise<GapRound> {
       await pane.submit("second task", () => turns().length >= 2);
       await world.sim.waitForRequest((r) => r.kind === "turn" && r.accountId === "acct-B", 60_000);
       await pane.waitFor("from account acct-B");
+    } catch (error) {
+      // What the TUI showed and what reached the simulator: a stuck round says why in the report.
+      const screen = (await pane.capture().catch(() => "")).trim().split("\n").slice(-12);
+      const requests = world.sim
+        .requests()
+        .slice(-12)
+        .map((r) => `${r.kind} ${r.accountId ?? "-"} ${r.status}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; simulator: ${requests.join(", ")}; screen: ${screen.join(" | ")}`,
+      );
     } finally {
       stopped = true;
       await sampler;

@@ -6,10 +6,10 @@
  * - Tokens: the token handed over is replaced between turns ahead of its expiry, so codex never
  *   meets a 401; codex's refresh request after one is answered with the same account refreshed,
  *   or, when that account can no longer sign in, with the next one (`onReplaced`).
- * - Switching: `moveTo` logs the next account in between turns. A login is most of a live switch
- *   (docs/codex-app-server.md §9), so a switch's candidate may be logged in ahead (`loginAhead`,
- *   while the selection claims it): `moveTo` then finds it done, and `abandonAhead` gives the
- *   session its account back when no move follows.
+ * - Switching: `moveTo` logs the next account in between turns. A login is about half of a live
+ *   switch (docs/codex-app-server.md §8), so a switch's candidate may be logged in ahead
+ *   (`loginAhead`, while the selection claims it): `moveTo` then finds it done, and `abandonAhead`
+ *   gives the session its account back when no move follows.
  * - Quota: what codex reports of the account held, and the pool's checks of it between reports
  *   (live-quota.ts).
  */

@@ -10,9 +10,10 @@
  *   on its command line (a resumed TUI sometimes drops a start-up prompt, docs/supervisor.md).
  * - `move` waits for every turn to end, logs the next account in (never during a turn, §3), and
  *   submits the continuation when one is due; `continuationMissed` when it is refused or its turn
- *   does not start within continuationTimeoutSeconds. The login is most of a live switch's time
- *   (docs/codex-app-server.md §9), so it starts as soon as the switch's selection names its
- *   candidate (`preLogin`), while the selection claims it; the move then finds it done.
+ *   does not start within continuationTimeoutSeconds. The login is about half of a live switch
+ *   (codex answers it no sooner than ~65 ms after a usage limit, docs/codex-app-server.md §8), so
+ *   it starts as soon as the switch's selection names its candidate (`preLogin`), while the
+ *   selection claims it; the move then finds it done.
  * - Turn boundaries, the usage limit (`error` with usageLimitExceeded) and quota
  *   (`account/rateLimits/updated`, parsed by src/quota/parse-rate-limits.ts) come from the
  *   relay's notifications; the session is bound by its thread id (the rollout's session id).
