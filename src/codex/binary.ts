@@ -94,7 +94,6 @@ function head(file: string, bytes = 4096): string {
   }
 }
 
-/** A `codex` that is really us: our shim (a script naming codex-pool) or a link to our CLI. */
 /** The file's real path, or null when it cannot be resolved. */
 function realPathOf(file: string): string | null {
   try {
@@ -104,6 +103,16 @@ function realPathOf(file: string): string | null {
   }
 }
 
+/** A file is there (no exception for the usual missing one; any other failure says no too). */
+function isFileAt(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A `codex` that is really us: our shim (a script naming codex-pool) or a link to our CLI. */
 function isOurselves(file: string, real: string | null): boolean {
   const text = head(file);
   if (text.startsWith("#!") || text.startsWith("@") || text.includes("\n")) {
@@ -168,9 +177,7 @@ function platformPackageDir(root: string, pkgName: string): string | null {
   if (path.basename(nodeModules) === "node_modules") places.push(nodeModules);
   for (const place of places) {
     const dir = path.join(place, pkgName);
-    if (fs.statSync(path.join(dir, "package.json"), { throwIfNoEntry: false })?.isFile() === true) {
-      return dir;
-    }
+    if (isFileAt(path.join(dir, "package.json"))) return dir;
   }
   try {
     const req = createRequire(path.join(root, "package.json"));

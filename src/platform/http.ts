@@ -12,6 +12,9 @@
  *   must not be replayed elsewhere. `redirect: "error"` rejects on a 3xx as fetch does; otherwise
  *   the 3xx answer is returned as it is;
  * - no compression is asked for, so bodies arrive as sent;
+ * - every request has a connection of its own (no keep-alive): a reused idle connection that the
+ *   server is closing at that moment fails a request already written, and a token refresh must
+ *   never be left in doubt for that; our requests are few and far between anyway;
  * - a failed connection rejects with an Error whose `cause` is the socket error (its `code`,
  *   e.g. ECONNREFUSED, as fetch's `cause` has it); an abort rejects with the signal's reason
  *   (TimeoutError for AbortSignal.timeout), as fetch does.
@@ -102,7 +105,7 @@ export const nodeFetch: HttpFetch = (url, init = {}) => {
   return new Promise<HttpResponse>((resolve, reject) => {
     const headers: Record<string, string> = { "user-agent": USER_AGENT, ...init.headers };
     if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
-    const req = client.request(target, { method: init.method ?? "GET", headers });
+    const req = client.request(target, { method: init.method ?? "GET", headers, agent: false });
     const onAbort = (): void => {
       const reason = abortReason(signal as AbortSignal);
       reject(reason); // no-op once answered: the body's reader then sees the error below

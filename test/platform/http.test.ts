@@ -58,6 +58,7 @@ describe("nodeFetch", () => {
     // What the global fetch sent as user-agent, and nothing compressed is asked for.
     expect(seen.headers?.["user-agent"]).toBe("node");
     expect(seen.headers?.["accept-encoding"]).toBeUndefined();
+    expect(seen.headers?.["connection"]).toBe("close"); // a connection of its own
   });
 
   it("does not follow a redirect, and refuses one when told to", async () => {
