@@ -167,8 +167,8 @@ function launcherPackageRoot(real: string | null): string | null {
  * The folder of the platform package `pkgName`, as the launcher's `require.resolve` from `root`
  * finds it. npm and pnpm put it inside the launcher's package or beside it in the same
  * node_modules: those places are looked at first, directly and in require.resolve's own order
- * (its first folders to search), since creating a require function costs start-up time (docs/
- * decisions.md, performance targets); any other layout is left to require.resolve itself.
+ * (its first folders to search), since creating a require function costs start-up time
+ * (docs/decisions.md, performance targets); any other layout is left to require.resolve itself.
  */
 function platformPackageDir(root: string, pkgName: string): string | null {
   const scope = path.dirname(root);
