@@ -19,7 +19,11 @@
  * before its initialize answer, so it cannot run a turn on no account (or on one we did not give).
  */
 import { errorMessage } from "../platform/errors.js";
-import type { AppServer } from "./launcher.js";
+import {
+  RELAY_TOKEN_ENV,
+  type LiveControllerApi,
+  type LiveControllerOptions,
+} from "./controller-api.js";
 import { AppServerError, NotAttachedError, TurnRunningError } from "./errors.js";
 import { eventOf, type LiveEvent, type LiveEventListener } from "./events.js";
 import type { Frame } from "./jsonrpc.js";
@@ -28,64 +32,26 @@ import {
   LoginResultSchema,
   parseNotification,
   REFRESH_METHOD,
-  RefreshParamsSchema,
-  refreshResult,
   loginParams,
   TURN_START_METHOD,
   TurnStartResultSchema,
   turnStartParams,
   WARNING_METHOD,
-  type RefreshRequest,
   type SuppliedAccount,
 } from "./messages.js";
+import { RefreshAnswers } from "./refresh-answer.js";
 import { startRelay, type Relay } from "./relay.js";
 import type { Party, RelayConnection, ServerRequestHandler } from "./relay-connection.js";
+import { TurnStarts } from "./turn-starts.js";
 import { TurnTracker } from "./turns.js";
 
-const RECENT_STARTS = 32;
-
-/** The variable a codex client reads the relay's token from (`--remote-auth-token-env`). */
-export const RELAY_TOKEN_ENV = "CODEX_POOL_RELAY_TOKEN";
-
-export type RefreshCallback = (request: RefreshRequest) => Promise<SuppliedAccount>;
-
-export interface LiveControllerOptions {
-  /** The running app-server (launchAppServer). */
-  appServer: Pick<AppServer, "url" | "token" | "exited">;
-  /** The account every attaching client's session starts with. */
-  account: SuppliedAccount;
-  /** Fresh tokens after a 401: the same account refreshed, or the next one. */
-  refresh: RefreshCallback;
-}
-
-export interface LiveControllerApi {
-  /** How a codex client attaches: argv to add, and the env entry holding the token. */
-  attachArgs(): string[];
-  attachEnv(): Record<string, string>;
-  /** Hands the app-server `account`. "deferred": no client is attached; the next one gets it. */
-  login(account: SuppliedAccount): Promise<"applied" | "deferred">;
-  /** A turn runs (or its turn/start is on its way) on any attached client's connection. */
-  turnRunning(): boolean;
-  /**
-   * Resolves once no turn runs (at once if none does). After a user turn the TUI may still be
-   * generating its title on an ephemeral thread (docs/codex-app-server.md §8).
-   */
-  idle(): Promise<void>;
-  /** Starts a turn on `threadId` (default: the session's); resolves once turn/started confirms it. */
-  startTurn(text: string, threadId?: string): Promise<{ threadId: string; turnId: string }>;
-  /** The user's session thread (non-ephemeral), once a client started or resumed one. */
-  sessionThreadId(): string | null;
-  /**
-   * Shows `message` among the attached client's warnings (a `warning` notification of ours in its
-   * stream). false when no client is attached to show it.
-   */
-  notifyUser(message: string): boolean;
-  /** The ChatGPT account id the app-server holds, as far as we told it. */
-  currentAccountId(): string | null;
-  on(listener: LiveEventListener): () => void;
-  /** Closes the relay and every client connection (the app-server is its owner's to stop). */
-  close(): Promise<void>;
-}
+// The rest of the controller's interface, so its users import it from one module.
+export {
+  RELAY_TOKEN_ENV,
+  type LiveControllerApi,
+  type LiveControllerOptions,
+  type RefreshCallback,
+} from "./controller-api.js";
 
 interface Attached {
   readonly conn: RelayConnection;
@@ -97,25 +63,29 @@ interface Attached {
 export class LiveController implements LiveControllerApi {
   private readonly listeners = new Set<LiveEventListener>();
   private readonly attached = new Map<RelayConnection, Attached>();
-  /** Turn ids confirmed by turn/started, with whoever waits for one. */
-  private readonly startWaiters = new Map<string, () => void>();
-  private readonly startedTurns = new Set<string>();
+  private readonly starts = new TurnStarts();
   private readonly idleWaiters = new Set<() => void>();
   private desired: SuppliedAccount;
   private applied: SuppliedAccount | null = null;
-  private refreshing: Promise<SuppliedAccount> | null = null;
+  private readonly refreshes: RefreshAnswers;
   private relay!: Relay;
-  private readonly options: LiveControllerOptions;
 
   private constructor(options: LiveControllerOptions) {
-    this.options = options;
     this.desired = options.account;
+    this.refreshes = new RefreshAnswers(
+      options.refresh,
+      (account) => {
+        this.applied = account;
+        this.desired = account;
+      },
+      (event) => this.emit(event),
+    );
   }
 
   static async start(options: LiveControllerOptions): Promise<LiveController> {
     const controller = new LiveController(options);
     const serverRequests = new Map<string, ServerRequestHandler>([
-      [REFRESH_METHOD, (params) => controller.answerRefresh(params)],
+      [REFRESH_METHOD, (params) => controller.refreshes.answer(params)],
     ]);
     controller.relay = await startRelay({
       upstream: { url: options.appServer.url, token: options.appServer.token },
@@ -214,7 +184,7 @@ export class LiveController implements LiveControllerApi {
     const parsed = TurnStartResultSchema.safeParse(result);
     if (!parsed.success) throw new AppServerError("turn/start answered without a turn id");
     const turnId = parsed.data.turn.id;
-    await this.turnConfirmed(turnId, target.conn);
+    await this.starts.confirmed(turnId, target.conn.closed);
     return { threadId: thread, turnId };
   }
 
@@ -273,39 +243,6 @@ export class LiveController implements LiveControllerApi {
     this.emit({ type: "attached", client: conn.clientName });
   }
 
-  private answerRefresh(params: unknown): Promise<unknown> {
-    const parsed = RefreshParamsSchema.safeParse(params);
-    if (!parsed.success) {
-      this.emit({ type: "malformed", method: REFRESH_METHOD, detail: "params" });
-      return Promise.reject(new AppServerError("malformed refresh request"));
-    }
-    // Every connection gets the same request: one refresh answers them all.
-    this.refreshing ??= this.options
-      .refresh(parsed.data)
-      .then((account) => {
-        this.applied = account;
-        this.desired = account;
-        this.emit({
-          type: "accountApplied",
-          chatgptAccountId: account.chatgptAccountId,
-          via: "refresh",
-        });
-        return account;
-      })
-      .catch((error: unknown) => {
-        this.emit({
-          type: "refreshFailed",
-          previousAccountId: parsed.data.previousAccountId ?? null,
-          message: errorMessage(error),
-        });
-        throw error;
-      })
-      .finally(() => {
-        this.refreshing = null;
-      });
-    return this.refreshing.then(refreshResult);
-  }
-
   private onClientFrame(frame: Frame, conn: RelayConnection, _from: Party): void {
     if (frame.kind === "request") this.entry(conn).turns.request(frame.id, frame.method);
   }
@@ -332,7 +269,7 @@ export class LiveController implements LiveControllerApi {
     if (parsed.type !== "known") return;
     a.turns.notification(parsed.notification);
     const n = parsed.notification;
-    if (n.method === "turn/started") this.confirmStart(n.params.turn.id);
+    if (n.method === "turn/started") this.starts.confirm(n.params.turn.id);
     const event = eventOf(n, (thread) => a.turns.isEphemeral(thread));
     if (event !== null) this.emit(event);
   }
@@ -342,34 +279,6 @@ export class LiveController implements LiveControllerApi {
     const waiters = [...this.idleWaiters];
     this.idleWaiters.clear();
     for (const wake of waiters) wake();
-  }
-
-  private confirmStart(turnId: string): void {
-    const waiter = this.startWaiters.get(turnId);
-    if (waiter !== undefined) {
-      waiter();
-      return;
-    }
-    // Kept in case its turn/start answer is still on its way; a few recent ones are enough.
-    this.startedTurns.add(turnId);
-    if (this.startedTurns.size > RECENT_STARTS) {
-      const oldest = this.startedTurns.values().next().value;
-      if (oldest !== undefined) this.startedTurns.delete(oldest);
-    }
-  }
-
-  private turnConfirmed(turnId: string, conn: RelayConnection): Promise<void> {
-    if (this.startedTurns.delete(turnId)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.startWaiters.set(turnId, () => {
-        this.startWaiters.delete(turnId);
-        resolve();
-      });
-      void conn.closed.then(() => {
-        if (!this.startWaiters.delete(turnId)) return;
-        reject(new AppServerError("the connection closed before the turn started"));
-      });
-    });
   }
 
   private emit(event: LiveEvent): void {

@@ -10,10 +10,11 @@ import { CallbackPortBusyError, startCallbackServer } from "./callback-server.js
 import { CALLBACK_PORT, redirectUriFor } from "./oauth.js";
 import { authorizeUrl, createPkce, createState, type Pkce } from "./pkce.js";
 import { exchangeCode, type TokenGrant } from "./token-client.js";
+import type { HttpFetch } from "../platform/http.js";
 
 export interface BrowserLoginOptions {
   authUrl: string;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   /** How long to wait for the browser (or the paste) before giving up. */
   timeoutMs: number;
   /** The callback port; the real client registration requires 1455 (tests pass another). */

@@ -20,10 +20,11 @@ import {
   deviceVerificationUrl,
 } from "./oauth.js";
 import { exchangeCode, type TokenGrant } from "./token-client.js";
+import type { HttpFetch } from "../platform/http.js";
 
 export interface DeviceLoginOptions {
   authUrl: string;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   /** Overall budget for the approval; also capped at 15 min and by the server's expiry. */
   timeoutMs: number;
   notify: (line: string) => void;

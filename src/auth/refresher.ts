@@ -21,6 +21,7 @@ import type { PoolStore } from "../pool/store.js";
 import { tokenExpiry } from "./jwt.js";
 import { tokensFromGrant } from "./sign-in.js";
 import { TokenSendError, refreshGrant } from "./token-client.js";
+import type { HttpFetch } from "../platform/http.js";
 
 export interface TokenRefresherOptions {
   store: PoolStore;
@@ -28,7 +29,7 @@ export interface TokenRefresherOptions {
   authUrl: string;
   /** Refresh when the access token expires within this many seconds. */
   skewSeconds: number;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   clock?: Clock;
   /** The lease counts as abandoned when not renewed for this long (its owner renews it). */
   lockStaleMs?: number;

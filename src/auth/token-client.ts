@@ -17,10 +17,11 @@ import {
 } from "../platform/errors.js";
 import { OAUTH_PERMANENT_CODES, errorCodeOf, safeCode, saysRevoked } from "./error-codes.js";
 import { CLIENT_ID, tokenUrl } from "./oauth.js";
+import type { HttpFetch, HttpResponse } from "../platform/http.js";
 
 export interface TokenRequestOptions {
   authUrl: string;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   signal?: AbortSignal;
   /** Per request; default 30 s. */
   timeoutMs?: number;
@@ -96,7 +97,7 @@ async function post(
   const timeoutMs = options.timeoutMs ?? 30_000;
   const signals = [AbortSignal.timeout(timeoutMs)];
   if (options.signal) signals.push(options.signal);
-  let response: Response;
+  let response: HttpResponse;
   let text: string;
   try {
     response = await options.fetch(tokenUrl(options.authUrl), {

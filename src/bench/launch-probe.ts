@@ -89,8 +89,8 @@ export async function benchLaunchProbe(progress: Progress, runs = 7): Promise<Fi
       runs,
       note:
         `spawn → first turn: ${ms(median(times.all))} with the round, ${ms(none)} with every ` +
-        `account checked a moment ago; the round's first request also pays for loading fetch ` +
-        `and a TLS handshake per connection`,
+        `account checked a moment ago; the round's first request also pays for a TLS ` +
+        `handshake per connection (each request has its own, src/platform/http.ts)`,
     },
     {
       group: "Launch",

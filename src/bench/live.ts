@@ -28,6 +28,8 @@ interface GapRound {
   readonly gap: number;
   /** 429 → the app-server's check of B (our login reached codex and was applied). */
   readonly login: number;
+  /** 429 → codex fetching B's models, the first request of the continuation's turn start. */
+  readonly models: number;
   readonly bare: number;
   /** The highest RSS of `codex-pool run` seen while it relayed the session. */
   readonly rss: number;
@@ -76,6 +78,16 @@ async function gapRound(): Promise<GapRound> {
       await pane.submit("second task", () => turns().length >= 2);
       await world.sim.waitForRequest((r) => r.kind === "turn" && r.accountId === "acct-B", 60_000);
       await pane.waitFor("from account acct-B");
+    } catch (error) {
+      // What the TUI showed and what reached the simulator: a stuck round says why in the report.
+      const screen = (await pane.capture().catch(() => "")).trim().split("\n").slice(-12);
+      const requests = world.sim
+        .requests()
+        .slice(-12)
+        .map((r) => `${r.kind} ${r.accountId ?? "-"} ${r.status}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; simulator: ${requests.join(", ")}; screen: ${screen.join(" | ")}`,
+      );
     } finally {
       stopped = true;
       await sampler;
@@ -87,14 +99,24 @@ async function gapRound(): Promise<GapRound> {
   const limit = log.find((r) => r.kind === "turn" && r.status === 429);
   const onB = log.find((r) => r.kind === "turn" && r.accountId === "acct-B");
   const checkB = log.find((r) => r.kind === "accounts-check" && r.accountId === "acct-B");
-  if (limit === undefined || onB === undefined || checkB === undefined) {
+  const modelsB = log.find(
+    (r) => r.kind === "models" && r.accountId === "acct-B" && r.at >= (limit?.at ?? Infinity),
+  );
+  if (limit === undefined || onB === undefined || checkB === undefined || modelsB === undefined) {
     throw new Error("the session did not go from A's limit to a turn on B");
   }
   if (log.some((r) => r.kind === "refresh" && /codex/i.test(r.userAgent ?? ""))) {
     throw new Error("a codex process refreshed a token in live mode");
   }
   const bare = await bareResume(world, session);
-  return { gap: onB.at - limit.at, login: checkB.at - limit.at, bare: bare.turn, rss, hwm };
+  return {
+    gap: onB.at - limit.at,
+    login: checkB.at - limit.at,
+    models: modelsB.at - limit.at,
+    bare: bare.turn,
+    rss,
+    hwm,
+  };
 }
 
 /** One client's turn: `turn/start` until its `turn/completed`, in ms. */
@@ -190,12 +212,13 @@ export async function benchLive(progress: Progress, runs = 7, turnsEach = 60): P
     const round = await gapRound();
     rounds.push(round);
     progress(
-      `live switch: round ${i + 1}/${runs}: ${ms(round.gap)} (login applied at ${ms(round.login)}) vs bare resume ${ms(round.bare)}; RSS ${mb(round.rss)}`,
+      `live switch: round ${i + 1}/${runs}: ${ms(round.gap)} (login applied at ${ms(round.login)}, B's models at ${ms(round.models)}) vs bare resume ${ms(round.bare)}; RSS ${mb(round.rss)}`,
     );
   }
   const gap = median(rounds.map((r) => r.gap));
   const bare = median(rounds.map((r) => r.bare));
   const login = median(rounds.map((r) => r.login));
+  const models = median(rounds.map((r) => r.models));
   const rss = median(rounds.map((r) => r.rss));
   const hwm = median(rounds.map((r) => r.hwm));
   const g = gap / bare;
@@ -212,7 +235,7 @@ export async function benchLive(progress: Progress, runs = 7, turnsEach = 60): P
       target: "≤ 0.30×",
       pass: g <= 0.3,
       runs,
-      note: `the app-server checked B (our login applied) ${ms(login)} after the 429; the rest is codex starting the continuation's turn under B`,
+      note: `codex checked B (our login had reached it) ${ms(login)} after the 429, fetched B's models (the continuation's turn starting) at ${ms(models)} and sent the turn at ${ms(gap)}; those parts are codex's, and why they keep 0.3× out of reach on this codex is measured in docs/codex-app-server.md §9`,
     },
     {
       group: "Live",
@@ -237,7 +260,10 @@ export async function benchLive(progress: Progress, runs = 7, turnsEach = 60): P
       target: "reference",
       pass: null,
       runs,
-      note: "the lifetime peak is reached during start-up (modules, the first launch's checks), before codex runs",
+      note:
+        hwm > rss + 1024 * 1024
+          ? "the lifetime peak is reached during start-up (modules, the first launch's checks), before codex runs"
+          : "no higher than while relaying: start-up costs no more memory than the session",
     },
   ];
 }

@@ -15,6 +15,7 @@ import type { SettingName, Settings } from "../platform/settings-table.js";
 import { openPoolStore } from "../pool/open-store.js";
 import type { PoolStore } from "../pool/store.js";
 import { Output } from "./output.js";
+import { nodeFetch, type HttpFetch } from "../platform/http.js";
 
 export interface CommandContext {
   readonly env: Env;
@@ -25,7 +26,7 @@ export interface CommandContext {
   readonly store: PoolStore;
   readonly clock: Clock;
   readonly out: Output;
-  readonly fetch: typeof fetch;
+  readonly fetch: HttpFetch;
 }
 
 export interface ContextOptions {
@@ -51,6 +52,6 @@ export function createContext(options: ContextOptions = {}): CommandContext {
     store: openPoolStore({ settings, env, paths, clock }),
     clock,
     out: options.out ?? Output.fromProcess(env, { json: options.json === true }),
-    fetch: globalThis.fetch.bind(globalThis),
+    fetch: nodeFetch,
   };
 }

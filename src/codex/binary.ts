@@ -69,8 +69,9 @@ export interface ResolveOptions {
 
 function isExecutableFile(file: string): boolean {
   try {
-    const stat = fs.statSync(file);
-    if (!stat.isFile()) return false;
+    // Most PATH entries have no codex: no exception (and its stack) for each of them.
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isFile()) return false;
     fs.accessSync(file, fs.constants.X_OK);
     return true;
   } catch {
@@ -93,44 +94,60 @@ function head(file: string, bytes = 4096): string {
   }
 }
 
-/** A `codex` that is really us: our shim (a script naming codex-pool) or a link to our CLI. */
-function isOurselves(file: string): boolean {
-  const text = head(file);
-  if (text.startsWith("#!") || text.startsWith("@") || text.includes("\n")) {
-    if (/codex-pool/.test(text) && !text.includes("@openai/codex")) return true;
-  }
+/** The file's real path, or null when it cannot be resolved. */
+function realPathOf(file: string): string | null {
   try {
-    const real = fs.realpathSync(file);
-    return (
-      /codex-pool[\\/]dist[\\/]cli[\\/]main\.js$/.test(real) ||
-      real.endsWith(`${path.sep}cli${path.sep}main.js`)
-    );
+    return fs.realpathSync(file);
+  } catch {
+    return null;
+  }
+}
+
+/** A file is there (no exception for the usual missing one; any other failure says no too). */
+function isFileAt(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true;
   } catch {
     return false;
   }
 }
 
-function searchPath(name: string, env: Env, platform: string): string[] {
+/** A `codex` that is really us: our shim (a script naming codex-pool) or a link to our CLI. */
+function isOurselves(file: string, real: string | null): boolean {
+  const text = head(file);
+  if (text.startsWith("#!") || text.startsWith("@") || text.includes("\n")) {
+    if (/codex-pool/.test(text) && !text.includes("@openai/codex")) return true;
+  }
+  return (
+    real !== null &&
+    (/codex-pool[\\/]dist[\\/]cli[\\/]main\.js$/.test(real) ||
+      real.endsWith(`${path.sep}cli${path.sep}main.js`))
+  );
+}
+
+/** The executables named `name` on PATH, in order, found one at a time (the first usually does). */
+function* searchPath(name: string, env: Env, platform: string): Generator<string, void> {
   const dirs = (env["PATH"] ?? env["Path"] ?? "").split(platform === "win32" ? ";" : ":");
   const exts =
     platform === "win32"
       ? (env["PATHEXT"] ?? ".EXE;.CMD;.BAT").split(";").map((e) => e.toLowerCase())
       : [""];
-  const found: string[] = [];
   for (const dir of dirs) {
     if (dir === "") continue;
     for (const ext of exts) {
       const file = path.join(dir, name + ext);
-      if (isExecutableFile(file)) found.push(file);
+      if (isExecutableFile(file)) yield file;
     }
   }
-  return found;
 }
 
-/** The root of the @openai/codex package a launcher script belongs to, if it is one. */
-function launcherPackageRoot(script: string): string | null {
+/**
+ * The root of the @openai/codex package a launcher script belongs to, if it is one (`real`: the
+ * script's real path, so the root is a real path too).
+ */
+function launcherPackageRoot(real: string | null): string | null {
+  if (real === null) return null;
   try {
-    const real = fs.realpathSync(script);
     const root = path.dirname(path.dirname(real));
     const pkg: unknown = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
     if (
@@ -146,6 +163,30 @@ function launcherPackageRoot(script: string): string | null {
   return null;
 }
 
+/**
+ * The folder of the platform package `pkgName`, as the launcher's `require.resolve` from `root`
+ * finds it. npm and pnpm put it inside the launcher's package or beside it in the same
+ * node_modules: those places are looked at first, directly and in require.resolve's own order
+ * (its first folders to search), since creating a require function costs start-up time
+ * (docs/decisions.md, performance targets); any other layout is left to require.resolve itself.
+ */
+function platformPackageDir(root: string, pkgName: string): string | null {
+  const scope = path.dirname(root);
+  const nodeModules = path.dirname(scope);
+  const places = [path.join(root, "node_modules"), path.join(scope, "node_modules")];
+  if (path.basename(nodeModules) === "node_modules") places.push(nodeModules);
+  for (const place of places) {
+    const dir = path.join(place, pkgName);
+    if (isFileAt(path.join(dir, "package.json"))) return dir;
+  }
+  try {
+    const req = createRequire(path.join(root, "package.json"));
+    return path.dirname(req.resolve(`${pkgName}/package.json`));
+  } catch {
+    return null; // the platform package is not installed next to this launcher
+  }
+}
+
 /** The native binary inside an @openai/codex installation, found the way its launcher does. */
 export function nativeFromPackageRoot(root: string, platform: string, arch: string): string | null {
   const triple = targetTriple(platform, arch);
@@ -153,33 +194,20 @@ export function nativeFromPackageRoot(root: string, platform: string, arch: stri
   const exe = platform === "win32" ? "codex.exe" : "codex";
   const candidates: string[] = [];
   const pkgName = PLATFORM_PACKAGES[triple];
-  if (pkgName !== undefined) {
-    try {
-      const req = createRequire(path.join(root, "package.json"));
-      candidates.push(
-        path.join(
-          path.dirname(req.resolve(`${pkgName}/package.json`)),
-          "vendor",
-          triple,
-          "bin",
-          exe,
-        ),
-      );
-    } catch {
-      // the platform package is not installed next to this launcher
-    }
-  }
+  const dir = pkgName === undefined ? null : platformPackageDir(root, pkgName);
+  if (dir !== null) candidates.push(path.join(dir, "vendor", triple, "bin", exe));
   candidates.push(path.join(root, "vendor", triple, "bin", exe));
   return candidates.find(isExecutableFile) ?? null;
 }
 
+/** `file` as found; `root`: the @openai/codex package it is the launcher of, if it is one. */
 function finish(
   file: string,
+  root: string | null,
   source: CodexBinary["source"],
   platform: string,
   arch: string,
 ): CodexBinary {
-  const root = launcherPackageRoot(file);
   if (root !== null) {
     const native = nativeFromPackageRoot(root, platform, arch);
     if (native !== null) {
@@ -187,7 +215,7 @@ function finish(
         path: native,
         kind: "native",
         source,
-        env: { CODEX_MANAGED_PACKAGE_ROOT: fs.realpathSync(root), CODEX_MANAGED_BY_NPM: "1" },
+        env: { CODEX_MANAGED_PACKAGE_ROOT: root, CODEX_MANAGED_BY_NPM: "1" },
       };
     }
     return { path: file, kind: "launcher", source, env: {} };
@@ -206,17 +234,22 @@ export function resolveCodexBinary(
   const configured = settings.codexBin.trim();
   if (configured !== "") {
     const isPath = configured.includes("/") || configured.includes("\\");
-    const file = isPath ? path.resolve(configured) : searchPath(configured, env, platform)[0];
+    let file = isPath ? path.resolve(configured) : undefined;
+    if (!isPath) for (file of searchPath(configured, env, platform)) break; // the first on PATH
     if (file === undefined || !isExecutableFile(file)) {
       throw new CodexMissingError(
         `CODEX_POOL_CODEX_BIN is "${configured}" but no executable codex is there; fix the setting, or install codex with \`${CODEX_INSTALL_COMMAND}\` and unset it`,
         { hint: CODEX_INSTALL_HINT },
       );
     }
-    return finish(file, "setting", platform, arch);
+    return finish(file, launcherPackageRoot(realPathOf(file)), "setting", platform, arch);
   }
   for (const file of searchPath("codex", env, platform)) {
-    if (!isOurselves(file)) return finish(file, "path", platform, arch);
+    const real = realPathOf(file);
+    const root = launcherPackageRoot(real);
+    // An @openai/codex launcher is codex, not a shim of ours: no need to read it.
+    if (root !== null || !isOurselves(file, real))
+      return finish(file, root, "path", platform, arch);
   }
   const from = options.bundledFrom === undefined ? import.meta.url : options.bundledFrom;
   if (from !== null) {

@@ -11,6 +11,7 @@ import type { CodexPaths, Env } from "../platform/paths.js";
 import { accountName } from "../pool/account-name.js";
 import type { Pool } from "../pool/schema.js";
 import { fail, ok, warn, type Finding } from "./finding.js";
+import { discardBody, type HttpFetch } from "../platform/http.js";
 
 export async function checkAuthFile(codex: CodexPaths, pool: Pool | null): Promise<Finding> {
   try {
@@ -130,7 +131,7 @@ export function checkEnvironment(env: Env): Finding[] {
 /** Compares our clock with the backend's `Date` header; token expiry and resets depend on it. */
 export async function checkClockSkew(
   backendUrl: string,
-  fetchImpl: typeof fetch,
+  fetchImpl: HttpFetch,
   clock: Clock,
   timeoutMs: number,
 ): Promise<Finding> {
@@ -140,7 +141,7 @@ export async function checkClockSkew(
       method: "GET",
       signal: AbortSignal.timeout(timeoutMs),
     });
-    await response.body?.cancel();
+    await discardBody(response.body); // only its Date header matters
     const after = clock.now();
     const date = response.headers.get("date");
     if (date === null)

@@ -16,6 +16,7 @@ import type { Finding } from "./finding.js";
 import { checkDatabase } from "./database-checks.js";
 import { checkAccounts, checkPoolHome } from "./pool-checks.js";
 import { PgPoolStore } from "../pool/pg/pg-store.js";
+import type { HttpFetch } from "../platform/http.js";
 
 export interface DoctorDeps {
   env: Env;
@@ -26,7 +27,7 @@ export interface DoctorDeps {
   codex: CodexPaths;
   store: PoolStore;
   clock: Clock;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
 }
 
 export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {

@@ -105,6 +105,8 @@ export function parseSettingValue(
 function readConfigToml(file: string): Record<string, unknown> {
   let text: string;
   try {
+    // Most runs have no config.toml: found out without an exception (start-up time, above).
+    if (fs.statSync(file, { throwIfNoEntry: false }) === undefined) return {};
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
     if (hasErrorCode(error, "ENOENT")) return {};

@@ -28,8 +28,22 @@ import {
 } from "./fields.js";
 import { makeWindow } from "./windows.js";
 
+/**
+ * Headers that can be walked and read: the fetch API's `Headers`, or our HTTP client's
+ * (src/platform/http.ts). Told apart from a plain record by shape, not `instanceof Headers`: the
+ * global `Headers` is undici's, and naming it loads undici (docs/decisions.md performance targets).
+ */
+export interface HeaderList {
+  forEach(callback: (value: string, key: string) => void): void;
+  get(name: string): string | null;
+}
+
 export type HeaderSource =
-  Headers | Readonly<Record<string, string | readonly string[] | number | undefined>>;
+  HeaderList | Readonly<Record<string, string | readonly string[] | number | undefined>>;
+
+export function isHeaderList(headers: HeaderSource): headers is HeaderList {
+  return typeof (headers as { forEach?: unknown }).forEach === "function";
+}
 
 const WHAT = "x-codex headers";
 const NUMBER = /^\s*-?\d+(?:\.\d+)?\s*$/;
@@ -45,7 +59,7 @@ type Get = (name: string) => string | null;
 /** All headers, names lower-cased, values as one string each. */
 function headerMap(headers: HeaderSource): Map<string, string> {
   const map = new Map<string, string>();
-  if (headers instanceof Headers) {
+  if (isHeaderList(headers)) {
     headers.forEach((value, key) => map.set(key.toLowerCase(), value));
     return map;
   }

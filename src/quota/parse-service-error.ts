@@ -28,7 +28,7 @@ import {
   optString,
   type JsonObject,
 } from "./fields.js";
-import { parseRateLimitHeaders, type HeaderSource } from "./parse-headers.js";
+import { isHeaderList, parseRateLimitHeaders, type HeaderSource } from "./parse-headers.js";
 
 export interface UsageLimitHit {
   plan: string | null;
@@ -64,7 +64,7 @@ const NOT_INCLUDED_PHRASES = ["not included in your plan", "subscription does no
 
 function headerGetter(headers: HeaderSource | undefined): (name: string) => string | null {
   if (headers === undefined) return () => null;
-  if (headers instanceof Headers) return (name) => headers.get(name);
+  if (isHeaderList(headers)) return (name) => headers.get(name);
   const lower = new Map<string, string>();
   for (const [k, v] of Object.entries(headers)) {
     if (v !== undefined) lower.set(k.toLowerCase(), Array.isArray(v) ? v.join(", ") : String(v));

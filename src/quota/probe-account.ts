@@ -10,6 +10,7 @@ import type { Account, ProbeError, QuotaSnapshot, Tokens } from "../pool/schema.
 import { NeedsLoginError, TransientError, errorMessage } from "../platform/errors.js";
 import { RefreshTokenHeldError } from "../pool/live-sessions.js";
 import { ProbeFailure, fetchUsage } from "./usage-client.js";
+import type { HttpFetch } from "../platform/http.js";
 
 /** The refresher's API as the probe needs it (src/auth/refresher.ts TokenRefresher fits). */
 export interface TokenSource {
@@ -22,7 +23,7 @@ export interface TokenSource {
 
 export interface ProbeDeps {
   backendUrl: string;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   tokens: TokenSource;
   now: () => Date;
 }

@@ -12,6 +12,7 @@ import { CodexPoolError, errorMessage } from "../platform/errors.js";
 import { QuotaParseError } from "./fields.js";
 import { classifyErrorText, type ServiceError } from "./parse-service-error.js";
 import { parseUsageBody } from "./parse-usage.js";
+import { discardBody, type HttpFetch, type HttpResponse } from "../platform/http.js";
 
 export type ProbeErrorKind = ProbeError["kind"];
 
@@ -42,7 +43,7 @@ export interface UsageRequest {
   accessToken: string;
   /** The ChatGPT account (workspace) id, sent as `chatgpt-account-id`. */
   accountId: string;
-  fetch: typeof fetch;
+  fetch: HttpFetch;
   /** Aborting it (a deadline, Ctrl+C) ends the request; reported as a timeout. */
   signal?: AbortSignal;
   /** When the answer is observed (the clock is injected). */
@@ -63,24 +64,20 @@ function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return name === "AbortError" || name === "TimeoutError";
 }
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
+async function readCapped(response: HttpResponse, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
+    await discardBody(response.body);
     throw new ProbeFailure("malformed", `answer too large (${declared} bytes)`);
   }
   if (response.body === null) return "";
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+  for await (const value of response.body) {
     total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+    // Leaving the loop stops reading the rest.
+    if (total > maxBytes)
       throw new ProbeFailure("malformed", `answer too large (over ${maxBytes} bytes)`);
-    }
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
@@ -136,7 +133,7 @@ function failureOf(status: number, service: ServiceError): ProbeFailure {
   }
 }
 
-async function interpret(response: Response, req: UsageRequest): Promise<QuotaSnapshot> {
+async function interpret(response: HttpResponse, req: UsageRequest): Promise<QuotaSnapshot> {
   const maxBytes = req.maxBytes ?? MAX_USAGE_BODY_BYTES;
   if (response.status !== 200) {
     const text = await readCapped(response, maxBytes).catch(() => "");

@@ -40,6 +40,7 @@ import { installSignalGuard, type SignalGuard, type SignalSource } from "./signa
 import type { SessionSwitcher } from "./switcher.js";
 import { saveTerminal, type TerminalIo } from "./terminal.js";
 import { usableAgain } from "./usable-again.js";
+import type { HttpFetch } from "../platform/http.js";
 
 /** The parts of the CLI's CommandContext the supervisor uses. */
 export interface SuperviseDeps {
@@ -50,7 +51,7 @@ export interface SuperviseDeps {
   readonly store: PoolStore;
   readonly clock: Clock;
   readonly out: SupervisorOutput;
-  readonly fetch: typeof fetch;
+  readonly fetch: HttpFetch;
   /** Where each setting came from (the mode's fall-back is said when it was asked for). */
   readonly sources?: Readonly<Partial<Record<"mode", SettingSource>>>;
 }

@@ -6,30 +6,24 @@
  * - Tokens: the token handed over is replaced between turns ahead of its expiry, so codex never
  *   meets a 401; codex's refresh request after one is answered with the same account refreshed,
  *   or, when that account can no longer sign in, with the next one (`onReplaced`).
- * - Switching: `moveTo` logs the next account in between turns. A login is most of a live switch
- *   (docs/codex-app-server.md §9), so a switch's candidate may be logged in ahead (`loginAhead`,
- *   while the selection claims it): `moveTo` then finds it done, and `abandonAhead` gives the
- *   session its account back when no move follows.
- * - Quota: `account/rateLimits/updated` is sparse, so each update is laid over the last picture of
- *   the same account before it is parsed (src/quota/parse-rate-limits.ts). As with the rollout
- *   (watch.ts), a reading is stored once it has settled for QUOTA_SETTLE_MS (each store is a pool
- *   transaction), and a limit hit is stored at once, marked reached, before the turn's end is
- *   reported, so the switch that follows judges the pool with it. A timer re-checks /wham/usage
- *   every quotaPollSeconds in case no turn says.
+ * - Switching: `moveTo` logs the next account in between turns. A login is about half of a live
+ *   switch (docs/codex-app-server.md §8), so a switch's candidate may be logged in ahead
+ *   (`loginAhead`, while the selection claims it): `moveTo` then finds it done, and `abandonAhead`
+ *   gives the session its account back when no move follows.
+ * - Quota: what codex reports of the account held, and the pool's checks of it between reports
+ *   (live-quota.ts).
  */
 import type { LiveController } from "../app-server/controller.js";
 import { TurnRunningError } from "../app-server/errors.js";
 import type { AppServerRateLimits, SuppliedAccount } from "../app-server/messages.js";
-import type { Clock, Timer } from "../platform/clock.js";
+import type { Timer } from "../platform/clock.js";
 import {
   AccountNotFoundError,
   CancelledError,
   errorMessage,
   NeedsLoginError,
 } from "../platform/errors.js";
-import type { QuotaSnapshot } from "../pool/schema.js";
-import { QuotaParseError } from "../quota/fields.js";
-import { mergeAppServerRateLimits, parseAppServerRateLimits } from "../quota/parse-rate-limits.js";
+import { LiveQuota, type LiveQuotaDeps } from "./live-quota.js";
 import {
   refreshDueAt,
   supplyAccount,
@@ -38,44 +32,28 @@ import {
   type Supplied,
 } from "./live-tokens.js";
 import type { AccountRef } from "./machine.js";
-import { QUOTA_SETTLE_MS } from "./quota-settle.js";
-import type { WatchEvent } from "./watch.js";
 
 /** Codex waits 10 s for a refresh answer (docs/codex-app-server.md §3): ours must come sooner. */
 export const REFRESH_ANSWER_MS = 8_000;
 /** A timer further out is set in steps (a JavaScript timer fires at once past ~24.8 days). */
 const LONGEST_TIMER_MS = 24 * 3600_000;
 
-export interface LiveAccountDeps {
-  readonly clock: Clock;
+export interface LiveAccountDeps extends LiveQuotaDeps {
   readonly tokens: LiveTokenDeps;
   readonly refreshSkewMs: number;
-  readonly quotaPollMs: number;
-  readonly probeTimeoutMs: number;
   /** The controller of the running app-server (throws when it is gone). */
   controller(): LiveController;
-  /** Stores a quota observation of an account and returns the pressure it puts on it. */
-  observe(accountId: string, snapshot: QuotaSnapshot): Promise<WatchEvent | null>;
-  /** The account's /wham/usage now. */
-  probe(accountId: string, signal: AbortSignal): Promise<QuotaSnapshot | null>;
   /** Chooses and claims the next account when the running one can no longer sign in. */
   replacement(exclude: readonly string[], signal: AbortSignal): Promise<AccountRef | null>;
-  /** A pressure the quota puts on the account. */
-  onPressure(event: WatchEvent): void;
   /** The session now runs on `account`: codex's refresh request was answered with it. */
   onReplaced(account: AccountRef): void;
-  /** Something the user should hear of after codex exits (said once). */
-  warn(line: string): void;
 }
 
 export class LiveAccount {
   private ref: AccountRef | null = null;
   private handed: string | null = null;
-  private rateLimits: unknown = null;
   private refreshTimer: Timer | null = null;
-  private pollTimer: Timer | null = null;
-  /** A reading waiting to settle before it is stored (a later one replaces it). */
-  private settling: { timer: Timer; who: AccountRef } | null = null;
+  private readonly quota: LiveQuota;
   /**
    * A login ahead of a move: to whom, what it handed over (null: it did not happen), and the
    * account the session ran on before it.
@@ -87,6 +65,7 @@ export class LiveAccount {
 
   constructor(deps: LiveAccountDeps) {
     this.deps = deps;
+    this.quota = new LiveQuota(deps);
   }
 
   /** The account the app-server holds, or gets when the next client attaches. */
@@ -104,11 +83,10 @@ export class LiveAccount {
 
   /** `ref` was handed to the app-server with `supplied` (logged in, or kept for the next attach). */
   holds(ref: AccountRef, supplied: Supplied): void {
-    if (this.ref?.id !== ref.id) this.rateLimits = null; // another account's picture
+    this.quota.follow(ref);
     this.ref = ref;
     this.handed = supplied.supplied.accessToken;
     this.scheduleRefresh(supplied);
-    if (this.pollTimer === null) this.poll();
   }
 
   /** Logs `supplied` in between turns, waiting for every turn to end (never during one, §3). */
@@ -203,89 +181,25 @@ export class LiveAccount {
     }
   }
 
-  /** A rate-limit update of the running account: stored once no newer one follows for a while. */
+  /** A rate-limit update of the running account (live-quota.ts). */
   rateLimitsUpdated(update: AppServerRateLimits): void {
-    this.rateLimits = mergeAppServerRateLimits(this.rateLimits, update);
-    const who = this.ref;
-    if (who === null || this.settling !== null) return;
-    const timer = this.deps.clock.setTimer(
-      () => {
-        if (this.settling?.timer !== timer) return;
-        this.settling = null;
-        void this.observe(this.snapshot(false), who);
-      },
-      QUOTA_SETTLE_MS,
-      { weak: true },
-    );
-    this.settling = { timer, who };
+    this.quota.rateLimitsUpdated(update);
   }
 
-  /**
-   * The running account's turn failed on its usage limit: its last picture, marked reached, is
-   * stored now (the reading waiting to settle is part of it). Settles once stored.
-   */
+  /** The running account's turn failed on its usage limit: stored now, marked reached. */
   limitHit(): Promise<void> {
-    this.settling?.timer.cancel();
-    this.settling = null;
-    return this.observe(this.snapshot(true));
+    return this.quota.limitHit();
   }
 
   /** Stores the reading waiting to settle now (codex ended: no later one will come). */
   flush(): Promise<void> {
-    const entry = this.settling;
-    if (entry === null) return Promise.resolve();
-    entry.timer.cancel();
-    this.settling = null;
-    return this.observe(this.snapshot(false), entry.who);
+    return this.quota.flush();
   }
 
   stop(): void {
     this.stopped = true;
     this.refreshTimer?.cancel();
-    this.pollTimer?.cancel();
-    this.settling?.timer.cancel();
-    this.settling = null;
-  }
-
-  private snapshot(limitReached: boolean): QuotaSnapshot | null {
-    try {
-      const now = new Date(this.deps.clock.now());
-      return parseAppServerRateLimits(this.rateLimits, now, { limitReached });
-    } catch (error) {
-      if (error instanceof QuotaParseError) return null; // the next reading says the same
-      throw error;
-    }
-  }
-
-  private async observe(
-    snapshot: QuotaSnapshot | null,
-    who: AccountRef | null = this.ref,
-  ): Promise<void> {
-    if (snapshot === null || who === null) return;
-    try {
-      const event = await this.deps.observe(who.id, snapshot);
-      if (event !== null && !this.stopped) this.deps.onPressure(event);
-    } catch (error) {
-      this.deps.warn(`recording the session's quota: ${errorMessage(error)}`);
-    }
-  }
-
-  private poll(): void {
-    this.pollTimer = this.deps.clock.setTimer(
-      () => {
-        const who = this.ref;
-        if (this.stopped) return;
-        if (who !== null) {
-          this.deps
-            .probe(who.id, AbortSignal.timeout(this.deps.probeTimeoutMs))
-            .then((snapshot) => this.observe(snapshot, who))
-            .catch(() => undefined); // a probe that fails says nothing new; the next one asks
-        }
-        this.poll();
-      },
-      this.deps.quotaPollMs,
-      { weak: true },
-    );
+    this.quota.stop();
   }
 
   private scheduleRefresh(supplied: Supplied): void {

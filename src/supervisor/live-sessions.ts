@@ -167,7 +167,10 @@ export class LiveSessionRecord {
 
   /** Same as `set`, inside a transaction someone else is running (e.g. the selection's claim). */
   apply(pool: Pool, entry: LiveEntry): void {
-    this.entry = entry;
+    // Kept with the mode it was written with, so the runner's own record of it (which names the
+    // mode) is seen as the same and not written again.
+    const mode = entry.mode ?? this.mode;
+    this.entry = mode === undefined ? entry : { ...entry, mode };
     this.put(pool, entry);
     this.held = true;
   }

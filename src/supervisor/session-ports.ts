@@ -181,13 +181,15 @@ export function livePhaseOf(phase: Phase): LivePhase | null {
       return "running";
     case "draining":
       return "draining";
-    case "switching":
     case "stopping":
     case "launching":
       return "switching";
     case "choosing":
     case "handoff":
-      // The selection's claim records us on the chosen account; a write now would only delay it.
+    case "switching":
+      // A selection runs: its claim records us on the chosen account, and a write now would only
+      // queue ahead of it (the switch waits on that claim). Until then the entry we have (running
+      // or draining on the account we leave) holds the account just as well.
       return null;
     case "waiting":
       return "waiting";

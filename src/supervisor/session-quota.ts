@@ -7,6 +7,7 @@
  * (`codexOwned`, decision 3) is the caller's to say: each knows who holds it.
  */
 import type { Clock } from "../platform/clock.js";
+import type { HttpFetch } from "../platform/http.js";
 import type { Settings } from "../platform/settings-table.js";
 import type { Account, Pool, QuotaSnapshot } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
@@ -19,7 +20,7 @@ export interface SessionQuotaDeps {
   readonly store: PoolStore;
   readonly clock: Clock;
   readonly settings: Settings;
-  readonly fetch: typeof fetch;
+  readonly fetch: HttpFetch;
   /** The session's refresher (src/auth/refresher.ts). */
   readonly tokens: TokenSource;
 }

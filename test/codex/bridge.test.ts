@@ -101,6 +101,70 @@ describe("resolveCodexBinary", () => {
   });
 });
 
+describe("resolveCodexBinary: where the platform package is", () => {
+  /** A fake npm tree: node_modules/@openai/codex (launcher) and platform packages placed by `at`. */
+  async function tree(
+    root: string,
+    at: Array<"nested" | "hoisted" | "launcher-vendor">,
+  ): Promise<{ launcher: string; natives: Record<string, string> }> {
+    const nm = path.join(root, "node_modules");
+    const pkg = path.join(nm, "@openai", "codex");
+    await fs.mkdir(path.join(pkg, "bin"), { recursive: true });
+    await fs.writeFile(path.join(pkg, "package.json"), '{"name":"@openai/codex"}');
+    const launcher = path.join(pkg, "bin", "codex.js");
+    await fs.writeFile(launcher, "#!/usr/bin/env node\n", { mode: 0o755 });
+    const triple = "x86_64-unknown-linux-musl";
+    const dirs = {
+      nested: path.join(pkg, "node_modules", "@openai", "codex-linux-x64"),
+      hoisted: path.join(nm, "@openai", "codex-linux-x64"),
+      "launcher-vendor": pkg,
+    };
+    const natives: Record<string, string> = {};
+    for (const where of at) {
+      const dir = dirs[where];
+      const native = path.join(dir, "vendor", triple, "bin", "codex");
+      await fs.mkdir(path.dirname(native), { recursive: true });
+      if (where !== "launcher-vendor") {
+        await fs.writeFile(path.join(dir, "package.json"), '{"name":"@openai/codex-linux-x64"}');
+      }
+      await fs.writeFile(native, "#!/bin/sh\n", { mode: 0o755 });
+      natives[where] = native;
+    }
+    return { launcher, natives };
+  }
+
+  const resolveFrom = (launcher: string) =>
+    resolveCodexBinary({}, defaultSettings({ codexBin: launcher }), {
+      platform: "linux",
+      arch: "x64",
+      bundledFrom: null,
+    });
+
+  it("finds it inside the launcher's package first, as require.resolve would", async () => {
+    await using dir = await tempDir();
+    const { launcher, natives } = await tree(dir.path, ["nested", "hoisted"]);
+    expect(resolveFrom(launcher)).toMatchObject({ path: natives["nested"], kind: "native" });
+  });
+
+  it("finds it beside the launcher's package (hoisted)", async () => {
+    await using dir = await tempDir();
+    const { launcher, natives } = await tree(dir.path, ["hoisted"]);
+    const found = resolveFrom(launcher);
+    expect(found).toMatchObject({ path: natives["hoisted"], kind: "native" });
+    expect(found.env["CODEX_MANAGED_PACKAGE_ROOT"]).toBe(
+      path.join(dir.path, "node_modules", "@openai", "codex"),
+    );
+  });
+
+  it("falls back to the launcher's own vendor folder, then to the launcher itself", async () => {
+    await using dir = await tempDir();
+    const { launcher, natives } = await tree(dir.path, ["launcher-vendor"]);
+    expect(resolveFrom(launcher)).toMatchObject({ path: natives["launcher-vendor"] });
+    await fs.rm(natives["launcher-vendor"] ?? "");
+    expect(resolveFrom(launcher)).toMatchObject({ path: launcher, kind: "launcher" });
+  });
+});
+
 describe("spawnCodex", () => {
   it("maps exit codes and signal deaths, and a missing binary to CodexMissingError", async () => {
     expect(outcomeOf(3, null).code128).toBe(3);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { QuotaSnapshot } from "../../src/pool/schema.js";
 import { commitProbeResults, recordSnapshot } from "../../src/quota/commit.js";
 import { probeAccounts, refreshQuotas } from "../../src/quota/probe-all.js";
+import { nodeFetch } from "../../src/platform/http.js";
 import { fetchUsage, ProbeFailure } from "../../src/quota/usage-client.js";
 import { tempHomes } from "../helpers/tmp.js";
 import { makeStore, probeDeps, seedPool, withSim } from "./support.js";
@@ -209,7 +210,11 @@ describe("refreshQuotas against the simulator", () => {
   });
 });
 
-describe("fetchUsage", () => {
+// Both clients the callers may be given: our own (what the CLI passes) and the global fetch.
+describe.each([
+  ["our HTTP client", nodeFetch],
+  ["the global fetch", globalThis.fetch.bind(globalThis)],
+] as const)("fetchUsage through %s", (_name, client) => {
   it("sends the bearer token and account id, and caps a body without content-length", async () => {
     const seen: http.IncomingHttpHeaders[] = [];
     const server = http.createServer((req, res) => {
@@ -227,7 +232,7 @@ describe("fetchUsage", () => {
         backendUrl: `http://127.0.0.1:${port}/backend-api`,
         accessToken: "tok-123",
         accountId: "acct-Z",
-        fetch: globalThis.fetch.bind(globalThis),
+        fetch: client,
         now: () => new Date(),
       }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ProbeFailure);
@@ -249,7 +254,7 @@ describe("fetchUsage", () => {
       backendUrl: `http://127.0.0.1:${port}`,
       accessToken: "t",
       accountId: "a",
-      fetch: globalThis.fetch.bind(globalThis),
+      fetch: client,
       now: () => new Date(),
     }).catch((e: unknown) => e);
     expect((error as ProbeFailure).kind).toBe("network");

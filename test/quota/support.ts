@@ -5,6 +5,7 @@ import { upsertAccount } from "../../src/pool/accounts.js";
 import { poolPaths } from "../../src/platform/paths.js";
 import type { Account, QuotaSnapshot } from "../../src/pool/schema.js";
 import { FilePoolStore } from "../../src/pool/file-store.js";
+import { nodeFetch } from "../../src/platform/http.js";
 import type { PoolStore } from "../../src/pool/store.js";
 import type { ProbeDeps } from "../../src/quota/probe-account.js";
 import { startSimulator, type SimAccountSpec, type Simulator } from "../../src/simulator/index.js";
@@ -56,11 +57,11 @@ export function probeDeps(store: PoolStore, sim: Simulator, poolHome: string): P
     leasesDir: poolPaths(poolHome).leasesDir,
     authUrl: sim.authUrl,
     skewSeconds: 300,
-    fetch: globalThis.fetch.bind(globalThis),
+    fetch: nodeFetch,
   });
   return {
     backendUrl: sim.httpBackendUrl,
-    fetch: globalThis.fetch.bind(globalThis),
+    fetch: nodeFetch,
     tokens: refresher,
     now: () => new Date(),
   };

@@ -280,6 +280,33 @@ describe("the runner, with fake ports in virtual time", () => {
     expect(h.log.at(-1)).toBe("close");
   });
 
+  it("writes no lease between a turn's end and the switch's claim (the claim records it)", async () => {
+    const published: string[] = [];
+    const h = harness({
+      ports: () => ({
+        publish: (entry) => {
+          published.push(`${entry.account} ${entry.phase}`);
+          return Promise.resolve();
+        },
+      }),
+    });
+    await runningOnA(h);
+    const before = published.length;
+    await limitOnA(h);
+    // A write here would queue ahead of the claim's transaction, which the move waits on.
+    expect(published.slice(before)).toEqual([]);
+    h.selects[1]!.answer.resolve({ kind: "selected", account: B });
+    await h.until("the move", () => h.codex.launches.length === 2);
+    h.codex.last.up();
+    await h.until("running on B", () => published.at(-1) === `${B.id} running`);
+    expect(published.slice(before)).toEqual([
+      `${B.id} switching`, // as the claim wrote it: not written again (LiveSessionRecord.set)
+      `${B.id} running`,
+    ]);
+    h.codex.exit(0);
+    await h.session.done;
+  });
+
   it("a continuation not taken is sent once more, then the user is told, in virtual time", async () => {
     const h = harness();
     await runningOnA(h);

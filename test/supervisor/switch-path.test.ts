@@ -165,6 +165,44 @@ describe("a switch's selection", () => {
     await deps.live.close();
   });
 
+  it("a live session's claim is not written again when the runner records it with its mode", async () => {
+    await using dir = await tempDir();
+    const store = new CountingStore({
+      paths: poolPaths(dir.path),
+      lockWaitMs: 5_000,
+      lockStaleMs: 30_000,
+    });
+    await store.transact((pool) => {
+      pool.accounts = [account("acc_aaaaaa"), account("acc_bbbbbb")];
+    });
+    const clock: Clock = new VirtualClock(NOW);
+    const live = new LiveSessionRecord({ store, clock, me: ME });
+    live.mode = "live";
+    const deps: ChooseDeps = {
+      store,
+      clock,
+      floors: { fiveHour: 5, weekly: 5 },
+      isAlive: () => true,
+      live,
+      pinned: null,
+      sessionId: () => "s-1",
+      probe: () => Promise.resolve({ kind: "ok", snapshot: snapshot(40) }),
+    };
+    store.transactions = 0;
+    const r = await chooseAccount(
+      deps,
+      { exclude: ["acc_aaaaaa"], preferred: null, purpose: "switch" },
+      never,
+    );
+    expect(r).toMatchObject({ kind: "selected", account: { id: "acc_bbbbbb" } });
+    expect(store.transactions).toBe(1);
+    expect((await store.read()).sessions[0]?.holdsRefreshToken).toBe(false);
+    // The runner publishes what the claim wrote, naming the mode: no second transaction.
+    await live.set({ account: "acc_bbbbbb", sessionId: "s-1", phase: "switching", mode: "live" });
+    expect(store.transactions).toBe(1);
+    await live.close();
+  });
+
   it("a fresh check that finds the account out moves on without claiming it", async () => {
     await using dir = await tempDir();
     const store = new FilePoolStore({
