@@ -9,6 +9,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { processTable } from "./helpers/processes.js";
 
 const PREFIX = path.join(os.tmpdir(), "cp-test-");
 
@@ -35,19 +36,11 @@ function testDirIn(text: string): string | null {
 
 export async function leftovers(): Promise<Leftover[]> {
   const found: Leftover[] = [];
-  for (const entry of await fs.readdir("/proc").catch(() => [])) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await fs.readFile(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== 1) continue;
-      const command = (await fs.readFile(`/proc/${entry}/cmdline`, "utf8")).replace(/\0/g, " ");
-      const cwd = await fs.readlink(`/proc/${entry}/cwd`).catch(() => "");
-      const dir = testDirIn(command) ?? testDirIn(cwd);
-      if (dir !== null && !(await exists(dir))) found.push({ pid: Number(entry), command });
-    } catch {
-      // The process ended while we looked: nothing left behind.
-    }
+  for (const p of await processTable()) {
+    if (p.ppid !== 1) continue;
+    const command = p.argv.join(" ");
+    const dir = testDirIn(command) ?? testDirIn(p.cwd);
+    if (dir !== null && !(await exists(dir))) found.push({ pid: p.pid, command });
   }
   return found;
 }

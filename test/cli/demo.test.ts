@@ -6,21 +6,12 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { processesMentioning } from "../helpers/processes.js";
 import { tempHomes } from "../helpers/tmp.js";
 
-/** Command lines of live processes that mention `needle` (Linux /proc). */
-async function processesMentioning(needle: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of await fs.readdir("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmd = (await fs.readFile(`/proc/${pid}/cmdline`, "utf8")).replace(/\0/g, " ");
-      if (cmd.includes(needle)) found.push(`${pid}: ${cmd}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+/** Command lines of live processes that mention `needle`. */
+async function commandsMentioning(needle: string): Promise<string[]> {
+  return (await processesMentioning(needle)).map((p) => `${p.pid}: ${p.argv.join(" ")}`);
 }
 
 describe("codex-pool demo", () => {
@@ -48,7 +39,7 @@ describe("codex-pool demo", () => {
     expect(left).toEqual([]);
     await expect(fs.stat(homes.poolHome)).rejects.toThrow();
     expect(await fs.readdir(homes.codexHome)).toEqual([]);
-    expect(await processesMentioning(path.join(homes.path, ".cache"))).toEqual([]);
+    expect(await commandsMentioning(path.join(homes.path, ".cache"))).toEqual([]);
   }, 120_000);
 
   it("--mode relaunch shows the old way: codex stopped and resumed under bob", async () => {
@@ -65,6 +56,6 @@ describe("codex-pool demo", () => {
     expect(r.stderr).toMatch(/session \S+ moved from #1 alice@\S+ .* to #2 bob@/);
     // Two codex start-ups: alice's, then the resumed session under bob.
     expect(r.stderr.match(/OpenAI Codex v/g)).toHaveLength(2);
-    expect(await processesMentioning(path.join(homes.path, ".cache"))).toEqual([]);
+    expect(await commandsMentioning(path.join(homes.path, ".cache"))).toEqual([]);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import path from "node:path";
 import { describe, expect, it, onTestFailed } from "vitest";
 import { LOCAL_ENTRIES } from "../../src/codex/overlay-home.js";
 import { processAlive } from "../../src/platform/process-alive.js";
+import { allGone } from "../helpers/processes.js";
 import { writeFileAtomic } from "../../src/platform/atomic-file.js";
 import { LIVE_TUI } from "../helpers/codex-bin.js";
 import { CODEX, eventually, fixture, haveCodex, type Fixture } from "./e2e-helpers.js";
@@ -61,7 +62,7 @@ async function liveSession(fx: Fixture): Promise<{
 }
 
 async function gone(pids: number[]): Promise<void> {
-  await eventually(`pids ${pids.join(", ")} to be gone`, () => pids.every((p) => !processAlive(p)));
+  expect(await allGone(pids), `pids ${pids.join(", ")} to be gone`).toBe(true);
 }
 
 /**

@@ -8,6 +8,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { CLI } from "../helpers/cli.js";
+import { allGone, processTree } from "../helpers/processes.js";
 import { eventually } from "./e2e-helpers.js";
 
 const run = promisify(execFile);
@@ -126,7 +127,22 @@ export async function startCommand(
         return text.trim() === "" ? null : Number(text.trim());
       }),
     async [Symbol.asyncDispose]() {
+      // The pane's processes get SIGHUP and may still be cleaning up (codex-pool stops codex and
+      // its app-server, and writes to its pool home): wait for them, so a test's directory is
+      // removed only after nothing writes to it any more.
+      const root = Number((await fs.readFile(pidFile, "utf8").catch(() => "")).trim());
+      const tree = root > 0 ? await processTree(root) : [];
       await tmux("kill-server").catch(() => undefined);
+      if (!(await allGone(tree, 20_000))) {
+        for (const pid of tree) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // Ended meanwhile.
+          }
+        }
+        throw new Error(`the pane's processes outlived SIGHUP by 20 s: ${tree.join(", ")}`);
+      }
     },
   };
 }
