@@ -46,7 +46,8 @@ describe.skipIf(!haveTmux)("codex-pool demo --tui", () => {
     expect(screen).toContain("The previous turn was interrupted by a usage limit");
     expect(screen.match(/>_ OpenAI Codex/g)).toHaveLength(1);
     await pane.waitFor("Ask Codex");
-    await pane.key("C-c");
+    // One Ctrl+C leaves an idle TUI. A second one sent at once may reach the terminal after
+    // codex gave it back, and interrupt the demo's last steps (as it would a person's).
     await pane.key("C-c");
     expect(await pane.exited(60_000)).toBe(0);
     const end = await pane.capture();
