@@ -18,6 +18,8 @@ export class PendingCalls {
   private readonly prefix = `codex-pool-${randomBytes(9).toString("base64url")}-`;
   private next = 1;
   private readonly waiters = new Map<string, Waiter>();
+  /** Calls given up on (timed out): their late answers are still ours, and dropped. */
+  private readonly expired = new Set<string>();
   private closedBy: Error | null = null;
 
   /**
@@ -27,25 +29,52 @@ export class PendingCalls {
   open(
     method: string,
     inUse: (key: string) => boolean = () => false,
+    timeoutMs: number | null = null,
   ): { id: RequestId; answer: Promise<unknown> } {
     if (this.closedBy !== null) throw this.closedBy;
     let id = `${this.prefix}${this.next++}`;
-    while (inUse(idKey(id)) || this.waiters.has(idKey(id))) id = `${this.prefix}${this.next++}`;
+    const taken = (key: string): boolean =>
+      inUse(key) || this.waiters.has(key) || this.expired.has(key);
+    while (taken(idKey(id))) id = `${this.prefix}${this.next++}`;
+    const key = idKey(id);
     const answer = new Promise<unknown>((resolve, reject) => {
-      this.waiters.set(idKey(id), { method, resolve, reject });
+      if (timeoutMs === null) {
+        this.waiters.set(key, { method, resolve, reject });
+        return;
+      }
+      // Never waits for ever: a call the peer does not answer fails, so nothing that waits on
+      // it (e.g. the client's frames held during a login) waits for ever either.
+      const timer = setTimeout(() => {
+        if (!this.waiters.delete(key)) return;
+        this.expired.add(key);
+        reject(
+          new AppServerError(`the app-server did not answer ${method} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      timer.unref();
+      const settled =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          fn(value);
+        };
+      this.waiters.set(key, { method, resolve: settled(resolve), reject: settled(reject) });
     });
     return { id, answer };
   }
 
   /** True when `id` is one of ours (its answer is ours to consume, never forwarded). */
   owns(id: RequestId | null): boolean {
-    return id !== null && this.waiters.has(idKey(id));
+    return id !== null && (this.waiters.has(idKey(id)) || this.expired.has(idKey(id)));
   }
 
   settle(id: RequestId, outcome: { result: unknown } | { error: RpcError }): void {
     const key = idKey(id);
     const waiter = this.waiters.get(key);
-    if (waiter === undefined) return;
+    if (waiter === undefined) {
+      this.expired.delete(key); // a late answer to a call given up on: dropped
+      return;
+    }
     this.waiters.delete(key);
     if ("error" in outcome) waiter.reject(new RpcCallError(waiter.method, outcome.error));
     else waiter.resolve(outcome.result);

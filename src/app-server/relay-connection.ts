@@ -24,6 +24,14 @@ import {
 } from "./jsonrpc.js";
 import { PendingCalls } from "./pending.js";
 
+/**
+ * How long a request of ours (a login, a turn/start) may go unanswered. A login takes 40–60 ms
+ * and includes codex's own account check with the service (docs/codex-app-server.md §3), so this
+ * leaves room for a slow network; past it the call fails, and with it the client's frames held
+ * during a login flow again: an app-server that never answers must not freeze the TUI.
+ */
+export const OUR_REQUEST_TIMEOUT_MS = 30_000;
+
 export type ServerRequestHandler = (params: unknown, conn: RelayConnection) => Promise<unknown>;
 
 export interface RelayHooks {
@@ -128,7 +136,11 @@ export class RelayConnection {
     if (this.closeInfo !== null || this.up.readyState !== WebSocket.OPEN) {
       return Promise.reject(new AppServerError(`the app-server connection is closed (${method})`));
     }
-    const { id, answer } = this.pending.open(method, (key) => this.clientInFlight.has(key));
+    const { id, answer } = this.pending.open(
+      method,
+      (key) => this.clientInFlight.has(key),
+      OUR_REQUEST_TIMEOUT_MS,
+    );
     const text = requestText(id, method, params);
     this.hooks.onClientFrame?.({ kind: "request", id, method, params }, this, "relay");
     this.up.send(text);

@@ -8,6 +8,7 @@ import {
 import { eventOf } from "../../src/app-server/events.js";
 import { idKey, parseFrame } from "../../src/app-server/jsonrpc.js";
 import { errorInfoName, parseNotification } from "../../src/app-server/messages.js";
+import { AppServerError } from "../../src/app-server/errors.js";
 import { PendingCalls } from "../../src/app-server/pending.js";
 import { TurnTracker } from "../../src/app-server/turns.js";
 
@@ -74,6 +75,26 @@ describe("our request ids", () => {
     await expect(second.answer).rejects.toThrow(
       "codex app-server refused b: refused (code -32600)",
     );
+  });
+
+  it("given up on after their time: the call fails, and its late answer is still ours and dropped", async () => {
+    const calls = new PendingCalls();
+    const late = calls.open("account/login/start", () => false, 20);
+    await expect(late.answer).rejects.toBeInstanceOf(AppServerError);
+    await expect(late.answer).rejects.toThrow(
+      "the app-server did not answer account/login/start within 20 ms",
+    );
+    // Not forwarded to the client when it comes, and never reused for another call meanwhile.
+    expect(calls.owns(late.id)).toBe(true);
+    expect(calls.open("next").id).not.toBe(late.id);
+    calls.settle(late.id, { result: {} });
+    expect(calls.owns(late.id)).toBe(false);
+    // Answered in time: the timer does not fail it afterwards.
+    const quick = calls.open("turn/start", () => false, 20);
+    calls.settle(quick.id, { result: 1 });
+    await expect(quick.answer).resolves.toBe(1);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(calls.owns(quick.id)).toBe(false);
   });
 
   it("differ between two connections (a random part each)", () => {
