@@ -37,3 +37,24 @@ export function makeAccount(fixture: AccountFixture = {}): Account {
     ...extra,
   });
 }
+
+/**
+ * The pool account `id` (acc_…), signed in as `chatgpt-<id>` with `<id without "acc_">@example.com`
+ * and placeholder tokens that never expire, added a day before `now`; `fixture` on top.
+ */
+export function accountWithId(id: string, now: number, fixture: AccountFixture = {}): Account {
+  return makeAccount({
+    id,
+    accountId: `chatgpt-${id}`,
+    email: `${id.slice(4)}@example.com`,
+    tokens: {
+      accessToken: "at",
+      refreshToken: `rt-${id}`,
+      idToken: "",
+      accessTokenExpiresAt: null,
+      lastRefreshAt: null,
+    },
+    now: new Date(now - 86_400_000),
+    ...fixture,
+  });
+}

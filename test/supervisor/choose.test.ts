@@ -16,6 +16,7 @@ import { chooseAccount, type ChooseDeps } from "../../src/supervisor/choose.js";
 import { LiveSessionRecord, type SessionIdentity } from "../../src/supervisor/live-sessions.js";
 import { tempDir } from "../helpers/tmp.js";
 import { clockAt } from "../helpers/virtual-clock.js";
+import { accountWithId } from "../helpers/account-fixture.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const clock: Clock = clockAt(() => NOW);
@@ -34,26 +35,7 @@ function snapshot(usedPercent: number, ageMs = 0, limitReached = false): QuotaSn
 }
 
 function account(id: string, quota: QuotaSnapshot | null): Account {
-  return {
-    id,
-    accountId: `chatgpt-${id}`,
-    email: `${id.slice(4)}@example.com`,
-    plan: "plus",
-    label: null,
-    tokens: {
-      accessToken: "at",
-      refreshToken: `rt-${id}`,
-      idToken: "",
-      accessTokenExpiresAt: null,
-      lastRefreshAt: null,
-    },
-    addedAt: iso(NOW - 86_400_000),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota,
-    probeError: null,
-    floors: {},
-  };
+  return accountWithId(id, NOW, { quota });
 }
 
 function live(who: SessionIdentity, accountId: string, heartbeatAgeMs = 0): LiveSession {

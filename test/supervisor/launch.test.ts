@@ -18,29 +18,17 @@ import { RefreshTokenHeldError, refreshTokenHeld } from "../../src/pool/live-ses
 import { launchCodex, type LaunchDeps } from "../../src/supervisor/launch.js";
 import { tempDir } from "../helpers/tmp.js";
 import { clockAt } from "../helpers/virtual-clock.js";
+import { accountWithId } from "../helpers/account-fixture.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 
+/** Its access token expired a minute ago. */
 function account(id: string): Account {
+  const fresh = accountWithId(id, NOW);
+  const expiresAt = new Date(NOW - 60_000).toISOString();
   return {
-    id,
-    accountId: `chatgpt-${id}`,
-    email: `${id.slice(4)}@example.com`,
-    plan: "plus",
-    label: null,
-    tokens: {
-      accessToken: "at-expired",
-      refreshToken: `rt-${id}`,
-      idToken: "",
-      accessTokenExpiresAt: new Date(NOW - 60_000).toISOString(),
-      lastRefreshAt: null,
-    },
-    addedAt: new Date(NOW - 86_400_000).toISOString(),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota: null,
-    probeError: null,
-    floors: {},
+    ...fresh,
+    tokens: { ...fresh.tokens, accessToken: "at-expired", accessTokenExpiresAt: expiresAt },
   };
 }
 

@@ -21,6 +21,7 @@ import {
 import { LiveSessionRecord, type SessionIdentity } from "../../src/supervisor/live-sessions.js";
 import { tempDir } from "../helpers/tmp.js";
 import { clockAt, VirtualClock } from "../helpers/virtual-clock.js";
+import { accountWithId } from "../helpers/account-fixture.js";
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const ME: SessionIdentity = { pid: 1000, host: "here" };
@@ -36,27 +37,9 @@ function snapshot(usedPercent: number, limitReached = false): QuotaSnapshot {
   };
 }
 
+/** Never checked: a selection must check it. */
 function account(id: string): Account {
-  return {
-    id,
-    accountId: `chatgpt-${id}`,
-    email: `${id.slice(4)}@example.com`,
-    plan: "plus",
-    label: null,
-    tokens: {
-      accessToken: "at",
-      refreshToken: `rt-${id}`,
-      idToken: "",
-      accessTokenExpiresAt: null,
-      lastRefreshAt: null,
-    },
-    addedAt: new Date(NOW - 86_400_000).toISOString(),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota: null, // never checked: a selection must check it
-    probeError: null,
-    floors: {},
-  };
+  return accountWithId(id, NOW);
 }
 
 /** A store that counts its transactions. */

@@ -14,6 +14,7 @@ import { makeWindow } from "../../src/quota/windows.js";
 import { usableAgain } from "../../src/supervisor/usable-again.js";
 import { tempDir } from "../helpers/tmp.js";
 import { settle } from "../helpers/virtual-clock.js";
+import { accountWithId } from "../helpers/account-fixture.js";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -29,26 +30,7 @@ function snapshot(usedPercent: number): QuotaSnapshot {
 }
 
 function account(id: string, usedPercent: number): Account {
-  return {
-    id,
-    accountId: `chatgpt-${id}`,
-    email: `${id.slice(4)}@example.com`,
-    plan: "plus",
-    label: null,
-    tokens: {
-      accessToken: "at",
-      refreshToken: `rt-${id}`,
-      idToken: "",
-      accessTokenExpiresAt: null,
-      lastRefreshAt: null,
-    },
-    addedAt: iso(Date.now() - 86_400_000),
-    lastUsedAt: null,
-    state: { kind: "ok" },
-    quota: snapshot(usedPercent),
-    probeError: null,
-    floors: {},
-  };
+  return accountWithId(id, Date.now(), { quota: snapshot(usedPercent) });
 }
 
 /** The real pool file, telling each completed read (the watcher's look after a change). */
