@@ -159,6 +159,7 @@ async function leaseTakeover(
     const other = new Machine(path.join(dir, `o${run}`), sim.authUrl, env, base);
     try {
       await Promise.all([holder.waitFor("ready"), other.waitFor("ready")]);
+      // Its round never ends: it stops itself after claiming and is killed below.
       void holder.go().catch(() => undefined);
       await holder.waitFor("stopped claimed");
       const taking = other.go();

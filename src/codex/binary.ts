@@ -41,14 +41,23 @@ export function targetTriple(platform: string, arch: string): string | null {
 }
 
 /**
- * The Codex CLI versions whose behaviour codex-pool was checked against (docs/codex-cli.md): the
- * pinned dev dependency runs the whole suite, and `npm run test:codex -- <version>` runs the
- * real-codex end-to-end tests on the others. Newest last: the one every message tells users to install.
+ * The Codex CLI versions whose behaviour codex-pool was checked against (docs/codex-cli.md), and
+ * where live mode (docs/decisions.md decision 11) was tested end to end on each, per kind of
+ * session: the pinned dev dependency runs the whole suite, and `npm run test:codex -- <version>`
+ * runs the real-codex end-to-end tests on the others. `exec --remote` is new in 0.171 (0.169 has
+ * no such flag), so exec relaunches there. Newest last: the one every message tells users to install.
  */
-export const TESTED_CODEX_VERSIONS = ["0.169.0", "0.171.0"] as const;
+export const TESTED_CODEX: Readonly<
+  Record<string, { readonly liveTui: boolean; readonly liveExec: boolean }>
+> = {
+  "0.169.0": { liveTui: true, liveExec: false },
+  "0.171.0": { liveTui: true, liveExec: true },
+};
+
+export const TESTED_CODEX_VERSIONS: readonly string[] = Object.keys(TESTED_CODEX);
 
 export function isTestedCodexVersion(version: string): boolean {
-  return (TESTED_CODEX_VERSIONS as readonly string[]).includes(version);
+  return TESTED_CODEX[version] !== undefined;
 }
 
 /** The newest tested version: what the install hint names. */

@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Env } from "../platform/paths.js";
-import type { CodexBinary } from "./binary.js";
+import { TESTED_CODEX, type CodexBinary } from "./binary.js";
 
 /** "0.171.0" out of `codex-cli 0.171.0` (or a package.json version); null if none is there. */
 export function versionIn(text: string): string | null {
@@ -52,19 +52,8 @@ export async function codexVersion(binary: CodexBinary, env: Env): Promise<strin
   }
 }
 
-/**
- * Where live mode (docs/decisions.md decision 11, docs/codex-app-server.md) was tested end to end,
- * per kind of session: `npm run test:codex -- <version>` runs the live tests on it. `exec --remote`
- * is new in 0.171 (0.169 has no such flag), so exec relaunches there.
- */
-export const LIVE_TESTED: Readonly<
-  Record<string, { readonly tui: boolean; readonly exec: boolean }>
-> = {
-  "0.169.0": { tui: true, exec: false },
-  "0.171.0": { tui: true, exec: true },
-};
-
-/** Whether live mode was tested on `version` for this kind of session. */
+/** Whether live mode was tested on `version` for this kind of session (binary.ts TESTED_CODEX). */
 export function liveTested(version: string | null, kind: "tui" | "exec"): boolean {
-  return version !== null && LIVE_TESTED[version]?.[kind] === true;
+  const tested = version === null ? undefined : TESTED_CODEX[version];
+  return kind === "tui" ? tested?.liveTui === true : tested?.liveExec === true;
 }

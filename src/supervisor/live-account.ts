@@ -24,14 +24,9 @@ import {
   NeedsLoginError,
 } from "../platform/errors.js";
 import { LiveQuota, type LiveQuotaDeps } from "./live-quota.js";
-import {
-  refreshDueAt,
-  supplyAccount,
-  TokensHeldError,
-  type LiveTokenDeps,
-  type Supplied,
-} from "./live-tokens.js";
+import { refreshDueAt, supplyAccount, type LiveTokenDeps, type Supplied } from "./live-tokens.js";
 import type { AccountRef } from "./machine.js";
+import { RefreshTokenHeldError } from "../pool/live-sessions.js";
 
 /** Codex waits 10 s for a refresh answer (docs/codex-app-server.md §3): ours must come sooner. */
 export const REFRESH_ANSWER_MS = 8_000;
@@ -163,7 +158,7 @@ export class LiveAccount {
     } catch (error) {
       const gone =
         error instanceof NeedsLoginError ||
-        error instanceof TokensHeldError ||
+        error instanceof RefreshTokenHeldError ||
         error instanceof AccountNotFoundError;
       if (!gone) throw error; // codex asks again (about every 10 s, §8)
       const next = await this.deps.replacement(

@@ -20,9 +20,10 @@
 import { tokenExpiry } from "../auth/jwt.js";
 import type { SuppliedAccount } from "../app-server/messages.js";
 import type { Clock } from "../platform/clock.js";
-import { AccountNotFoundError, CodexPoolError, NeedsLoginError } from "../platform/errors.js";
+import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
 import { accountName } from "../pool/account-name.js";
-import type { Account, Pool, Tokens } from "../pool/schema.js";
+import { refreshTokenHeld } from "../pool/live-sessions.js";
+import type { Account, LiveSession, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 
 export interface LiveTokenDeps {
@@ -32,17 +33,14 @@ export interface LiveTokenDeps {
   isFresh(tokens: Tokens): boolean;
   /** The refresher (TokenRefresher.ensureFresh). */
   ensureFresh(id: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<Account>;
-  /** True when a codex of another session holds this account's refresh token. */
-  refreshHeldElsewhere(pool: Pool, id: string): boolean;
+  /** The live sessions whose codex holds this account's refresh token (ours excluded). */
+  refreshTokenHolders(pool: Pool, id: string): readonly LiveSession[];
   /**
    * Takes back the tokens an earlier relaunched codex left in the account's overlay home
    * (src/codex/adopt.ts takeBackTokens); throws when they cannot be read.
    */
   takeBack(account: Account): Promise<void>;
 }
-
-/** The account's access token can no longer be had (its refresh belongs to another codex). */
-export class TokensHeldError extends CodexPoolError {}
 
 export interface Supplied {
   readonly account: Account;
@@ -90,12 +88,11 @@ export async function supplyAccount(
   }
   const refused = options.replacing === account.tokens.accessToken;
   if (!refused && deps.isFresh(account.tokens)) return suppliedOf(account);
-  if (deps.refreshHeldElsewhere(pool, id)) {
+  const holders = deps.refreshTokenHolders(pool, id);
+  if (holders.length > 0) {
     const end = expiresAt(account.tokens);
     if (!refused && (end === null || end > deps.clock.now())) return suppliedOf(account);
-    throw new TokensHeldError(
-      `${accountName(pool, account)}'s refresh belongs to the codex of another session; its access token has expired`,
-    );
+    throw refreshTokenHeld(accountName(pool, account), holders);
   }
   await deps.takeBack(account);
   const fresh = await deps.ensureFresh(id, {

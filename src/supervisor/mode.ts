@@ -6,7 +6,7 @@
  *   (src/supervisor/relaunch.ts).
  *
  * Live is the default where it was tested on the running codex version for that kind of session
- * (src/codex/version.ts LIVE_TESTED) and the command line can run attached (`codex exec --remote`
+ * (src/codex/binary.ts TESTED_CODEX) and the command line can run attached (`codex exec --remote`
  * refuses most exec options, src/codex/remote-args.ts); relaunch otherwise, and whenever asked for.
  * Falling back is said once (`announce`), except where relaunch is simply what that tested version
  * does (exec on 0.169, which has no `exec --remote`) and the user did not ask for live: doctor
@@ -16,7 +16,7 @@
 import type { ClassifiedArgs } from "../codex/args.js";
 import { isTestedCodexVersion } from "../codex/binary.js";
 import { remoteRefusal } from "../codex/remote-args.js";
-import { LIVE_TESTED, liveTested } from "../codex/version.js";
+import { liveTested } from "../codex/version.js";
 import type { SettingSource } from "../platform/settings.js";
 import type { Mode } from "./machine.js";
 
@@ -57,7 +57,7 @@ export function chooseMode(input: ModeInput): ModeChoice {
     return { mode: "relaunch", reason: "the codex version could not be told", announce: true };
   }
   if (!liveTested(version, kind)) {
-    const tested = isTestedCodexVersion(version) && LIVE_TESTED[version] !== undefined;
+    const tested = isTestedCodexVersion(version);
     const reason = tested
       ? `codex ${version} cannot switch ${kindName(kind)} live${kind === "exec" ? " (no `exec --remote`)" : ""}`
       : `live switching is not tested on codex ${version}`;

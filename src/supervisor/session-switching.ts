@@ -12,11 +12,11 @@ import { takeBackTokens } from "../codex/adopt.js";
 import type { ClassifiedArgs } from "../codex/args.js";
 import type { CodexBinary } from "../codex/binary.js";
 import { accountHomePath } from "../codex/overlay-home.js";
-import { refreshHeldAccounts } from "../pool/live-sessions.js";
-import type { Pool } from "../pool/schema.js";
+import { refreshTokenHolders } from "../pool/live-sessions.js";
+import type { LiveSession, Pool } from "../pool/schema.js";
 import type { SuperviseDeps } from "./index.js";
 import { findPdeathWrapper, type LaunchDeps } from "./launch.js";
-import { defaultAliveCheck, type LiveSessionRecord } from "./live-sessions.js";
+import type { LiveSessionRecord } from "./live-sessions.js";
 import type { createLivePort } from "./live.js";
 import type { Mode } from "./machine.js";
 import { fallbackLine, type SwitchMode } from "./mode.js";
@@ -69,9 +69,10 @@ export function sessionSwitching(
   emit: (event: SwitchEvent) => void,
 ): SessionSwitching {
   const { settings, store, clock, live, report, quota } = deps;
-  /** True when, in `pool`, the codex of another live session holds the account's refresh token. */
-  const heldElsewhere = (pool: Pool, id: string): boolean =>
-    refreshHeldAccounts(pool, clock.now(), defaultAliveCheck, live.me).has(id);
+  /** The other live sessions whose codex holds, in `pool`, the account's refresh token. */
+  const holders = (pool: Pool, id: string): LiveSession[] =>
+    refreshTokenHolders(pool.sessions, id, clock.now(), live.me);
+  const heldElsewhere = (pool: Pool, id: string): boolean => holders(pool, id).length > 0;
   // What both mechanisms need alike.
   const common = {
     clock,
@@ -169,7 +170,7 @@ export function sessionSwitching(
             clock,
             isFresh: (tokens) => deps.refresher.isFresh(tokens),
             ensureFresh: (id, opts) => deps.refresher.ensureFresh(id, opts),
-            refreshHeldElsewhere: heldElsewhere,
+            refreshTokenHolders: holders,
             takeBack: async (account) => {
               const home = accountHomePath(deps.paths.homesDir, account.id);
               await takeBackTokens({ store, home, account });

@@ -4,16 +4,32 @@
  */
 import { describe, expect, it } from "vitest";
 import { NeedsLoginError } from "../../src/platform/errors.js";
-import { emptyPool, type Account, type Pool, type Tokens } from "../../src/pool/schema.js";
+import { RefreshTokenHeldError } from "../../src/pool/live-sessions.js";
+import {
+  emptyPool,
+  type Account,
+  type LiveSession,
+  type Pool,
+  type Tokens,
+} from "../../src/pool/schema.js";
 import {
   refreshDueAt,
   supplyAccount,
-  TokensHeldError,
   type LiveTokenDeps,
 } from "../../src/supervisor/live-tokens.js";
 
 const NOW = Date.parse("2026-12-01T12:00:00.000Z");
 const MIN = 60_000;
+/** A relaunched session on another machine: its codex holds the refresh token. */
+const HOLDER: LiveSession = {
+  pid: 4242,
+  host: "host-b",
+  account: "acc_aaaaaa",
+  sessionId: null,
+  phase: "running",
+  startedAt: new Date(NOW).toISOString(),
+  heartbeatAt: new Date(NOW).toISOString(),
+};
 
 function tokens(access: string, expiresInMs: number): Tokens {
   return {
@@ -54,7 +70,7 @@ function deps(row: Account, options: { heldElsewhere?: boolean } = {}) {
       calls.push(`refresh${opts?.force === true ? " (forced)" : ""}`);
       return Promise.resolve(account(tokens("fresh", 60 * MIN)));
     },
-    refreshHeldElsewhere: () => options.heldElsewhere === true,
+    refreshTokenHolders: () => (options.heldElsewhere === true ? [HOLDER] : []),
     takeBack: () => {
       calls.push("take back");
       return Promise.resolve();
@@ -95,7 +111,11 @@ describe("supplyAccount", () => {
     const valid = deps(account(tokens("T1", 2 * MIN)), { heldElsewhere: true });
     expect((await supplyAccount(valid.d, "acc_aaaaaa")).supplied.accessToken).toBe("T1");
     const expired = deps(account(tokens("T1", -MIN)), { heldElsewhere: true });
-    await expect(supplyAccount(expired.d, "acc_aaaaaa")).rejects.toBeInstanceOf(TokensHeldError);
+    const refused = supplyAccount(expired.d, "acc_aaaaaa");
+    await expect(refused).rejects.toBeInstanceOf(RefreshTokenHeldError);
+    await expect(refused).rejects.toThrow(
+      /held by the codex of a running session \(host-b \(pid 4242\)\)/,
+    );
     expect([...valid.calls, ...expired.calls]).toEqual([]);
   });
 
