@@ -74,7 +74,7 @@ export interface ChooseDeps {
    * ranked on and whether another live codex runs it: its launch can be prepared meanwhile. A
    * later call (the check moved the leader) replaces the earlier one.
    */
-  chosen?(account: Account, ownedElsewhere: boolean): void;
+  chosen?(account: Account, ownedElsewhere: boolean, ref: AccountRef): void;
   /**
    * A first launch probes every account with unknown or stale quota (older than `maxAgeMs`, or a
    * reset passed) in one concurrent round before choosing; absent: only the leader is checked.
@@ -197,7 +197,7 @@ export async function chooseAccount(
     const recheck = request.purpose === "after-wait" && !checked.has(chosen.id);
     // Its launch is prepared meanwhile: the check rarely moves the leader, and the next round
     // prepares the one that takes its place.
-    if (commit && request.purpose === "switch") deps.chosen?.(chosen, busy.has(chosen.id));
+    if (commit && request.purpose === "switch") deps.chosen?.(chosen, busy.has(chosen.id), refOf(pool, chosen));
     let probed: ProbeResult | null = null;
     if (recheck || !isFresh(chosen, now)) {
       checked.add(chosen.id);

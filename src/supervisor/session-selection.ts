@@ -70,9 +70,9 @@ export function sessionSelection(deps: SessionSelectionDeps): SessionSelection {
     sessionId: () => deps.sessionId(),
     // A switch's candidate, before it is checked and claimed: its launch is prepared (relaunch),
     // or it is logged in ahead (live: the session is between turns).
-    chosen: (account, owned) => {
+    chosen: (account, owned, ref) => {
       if (relaunching()) deps.relaunch()?.prepare(account, owned);
-      else deps.switcher()?.preLogin({ id: account.id, label: account.label ?? account.email });
+      else deps.switcher()?.preLogin(ref);
     },
     claimed: (pool) => deps.claimed(pool),
     // One check serves a prewarm and the switch right after it (an exec limit starts both). An

@@ -284,7 +284,8 @@ describe("chooseAccount", () => {
     let committed: Pool | null = null;
     const deps: ChooseDeps = {
       ...s.deps,
-      chosen: (a) => seen.push(`chosen ${a.id}`),
+      // Named as every message names an account (what a live login ahead shows the user).
+      chosen: (a, _owned, ref) => seen.push(`chosen ${a.id} ${ref.label}`),
       claimed: (pool) => {
         committed = pool;
       },
@@ -297,9 +298,9 @@ describe("chooseAccount", () => {
     const r = await chooseAccount(deps, switching, never);
     expect(r).toMatchObject({ kind: "selected", account: { id: "acc_cccccc" } });
     expect(seen).toEqual([
-      "chosen acc_bbbbbb",
+      "chosen acc_bbbbbb #2 bbbbbb@…",
       "probe acc_bbbbbb",
-      "chosen acc_cccccc",
+      "chosen acc_cccccc #3 cccccc@…",
       "probe acc_cccccc",
     ]);
     // The pool as committed: our claim of C, with what its check found.
