@@ -26,10 +26,17 @@ const RUNS = 3;
 const POLL_MS = 20;
 const SLACK_MS = 100;
 
-/** Resolves once no lease of `host` is current by the database clock. */
+/**
+ * Resolves once no lease of `host` is current by the database clock; throws when one still is
+ * well past its TTL (the failure this bench measures must end the run, not hang it).
+ */
 async function lapsed(store: PgPoolStore, host: string): Promise<void> {
   const { db } = await store.ready();
+  const deadline = Date.now() + 3 * LEASE.ttlMs;
   for (;;) {
+    if (Date.now() > deadline) {
+      throw new Error(`the lease of ${host} was still current ${3 * LEASE.ttlMs} ms later`);
+    }
     const [row] = await db.rows<{ n: number }>(sql`
       select count(*)::int as n from codex_pool.sessions
        where host = ${host} and expires_at > clock_timestamp()`);

@@ -4,7 +4,11 @@
  * token endpoint, which refuses a reused refresh token like the real service. Holders are stopped
  * (SIGSTOP) or killed (SIGKILL) at chosen protocol steps. Run `npm run build` first.
  */
+import fs from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poolPaths } from "../../src/platform/paths.js";
+import { journalDir } from "../../src/pool/pg/journal.js";
 import { startSimulator, type Simulator } from "../../src/simulator/index.js";
 import type { PoolStore } from "../../src/pool/store.js";
 import { runCli } from "../helpers/cli.js";
@@ -228,6 +232,9 @@ describe.skipIf(cluster === null)("refresh across machines on PostgreSQL", () =>
     await holder.kill();
     expect(sim.refreshCount("acct-J")).toBe(before + 1);
     expect(await currentHash(w.store, id)).toBe(old); // not committed yet
+    // A damaged entry beside it (a disk that filled up mid-write) is kept, and stops nothing.
+    const damaged = path.join(journalDir(poolPaths(home)), "acc_damaged.3.json");
+    await fs.writeFile(damaged, '{"account": "acc_dam', { mode: 0o600 });
     const restarted = new Machine(home, sim.authUrl, w.env, { accounts: [id], ...FAST });
     await restarted.waitFor("ready");
     const [result] = await restarted.go();
@@ -237,6 +244,7 @@ describe.skipIf(cluster === null)("refresh across machines on PostgreSQL", () =>
     // The journal's tokens were the rotated ones: no second refresh, no reuse.
     expect(sim.refreshCount("acct-J")).toBe(before + 1);
     expect(reuses(sim)).toBe(reusedBefore);
+    expect(await fs.readFile(damaged, "utf8")).toBe('{"account": "acc_dam');
     await restarted.quit();
   }, 60_000);
 

@@ -62,6 +62,15 @@ export async function removeJournal(file: string): Promise<void> {
 }
 
 /** Commits (or drops as obsolete) every entry left by a holder of this machine that died. */
+/** The JSON in `text`, or null when it is not JSON (a damaged entry). */
+function jsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 export async function replayJournal(store: PgPoolStore, ready: Ready): Promise<number> {
   let names: string[];
   try {
@@ -73,7 +82,7 @@ export async function replayJournal(store: PgPoolStore, ready: Ready): Promise<n
   let applied = 0;
   for (const name of names) {
     const file = path.join(journalDir(store.paths), name);
-    const parsed = EntrySchema.safeParse(JSON.parse(await fs.readFile(file, "utf8")));
+    const parsed = EntrySchema.safeParse(jsonOrNull(await fs.readFile(file, "utf8")));
     // An entry we cannot read is kept for a human (doctor shows it), never guessed at.
     if (!parsed.success) continue;
     const { account, fromGeneration } = parsed.data;

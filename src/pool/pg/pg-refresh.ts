@@ -27,6 +27,7 @@ import {
   type RefreshOutcome,
   type RefreshPlan,
 } from "../refresh-coordinator.js";
+import { accountNameAt } from "../account-name.js";
 import type { Account } from "../schema.js";
 import { commitRotated } from "./commit-tokens.js";
 import { removeJournal, writeJournal } from "./journal.js";
@@ -118,11 +119,10 @@ export class PgRefreshCoordinator implements RefreshCoordinator {
     for (;;) {
       if (this.clock.now() >= deadline) {
         throw new LockTimeoutError(
-          `the token refresh of ${seen.account.email} is busy: ${seen.claim?.holder ?? "another machine"} holds it; try again`,
+          `the token refresh of ${accountNameAt(0, seen.account)} is busy: ${seen.claim?.holder ?? "another machine"} holds it; try again`,
         );
       }
-      await new Promise((r) => setTimeout(r, this.pollMs * (0.5 + Math.random())));
-      signal?.throwIfAborted();
+      await this.clock.sleep(this.pollMs * (0.5 + Math.random()), signal);
       if (await this.claims.moved(id, seen)) return;
     }
   }
