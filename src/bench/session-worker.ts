@@ -22,7 +22,7 @@ import { errorMessage } from "../platform/errors.js";
 import { describeHolder } from "../pool/live-sessions.js";
 import { openPoolStore } from "../pool/open-store.js";
 import type { PoolStore } from "../pool/store.js";
-import { floorsFromSettings } from "../pool/select.js";
+import { floorsFromSettings } from "../quota/floors.js";
 import { chooseAccount, type ChooseDeps } from "../supervisor/choose.js";
 import {
   defaultAliveCheck,

@@ -63,7 +63,7 @@ function databaseFinding(error: unknown, location: string): Finding {
   return fail(
     "database",
     `the shared pool at ${location} cannot be read`,
-    "see the detail",
+    `check database_url (${location}) and that the server is up; run again with --debug for the cause`,
     errorMessage(error),
   );
 }

@@ -11,11 +11,10 @@
  * A window whose reset time has passed counts as refilled: stale data never blocks an account.
  */
 import { notIncludedFor } from "../quota/entitlements.js";
-import { floorsFromSettings, type PoolFloors } from "../quota/floors.js";
+import type { PoolFloors } from "../quota/floors.js";
 import { judgeQuota, type LimitReading } from "../quota/verdict.js";
 import type { Account } from "./schema.js";
 
-export { floorsFromSettings };
 /** The pool's floors (rotate_at_5h / rotate_at_weekly), see src/quota/floors.ts. */
 export type SelectionFloors = PoolFloors;
 

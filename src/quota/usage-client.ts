@@ -136,7 +136,12 @@ function failureOf(status: number, service: ServiceError): ProbeFailure {
 async function interpret(response: HttpResponse, req: UsageRequest): Promise<QuotaSnapshot> {
   const maxBytes = req.maxBytes ?? MAX_USAGE_BODY_BYTES;
   if (response.status !== 200) {
-    const text = await readCapped(response, maxBytes).catch(() => "");
+    // A body too large to read is judged by its status alone; a body cut off (an abort, a lost
+    // connection) is a timeout or a network failure, never a plain 401 that forces a refresh.
+    const text = await readCapped(response, maxBytes).catch((error: unknown) => {
+      if (error instanceof ProbeFailure && error.kind === "malformed") return "";
+      throw error;
+    });
     let service: ServiceError;
     try {
       service = classifyErrorText(response.status, text, req.now(), response.headers);

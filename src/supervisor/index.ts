@@ -18,7 +18,7 @@ import type { Settings } from "../platform/settings-table.js";
 import { resolveAccount } from "../pool/accounts.js";
 import { describeHolder } from "../pool/live-sessions.js";
 import type { PoolStore } from "../pool/store.js";
-import { floorsFromSettings } from "../pool/select.js";
+import { floorsFromSettings } from "../quota/floors.js";
 import { codexVersion } from "../codex/version.js";
 import { chooseMode, fallbackLine, type SwitchMode } from "./mode.js";
 import { isExecKind } from "./launch.js";

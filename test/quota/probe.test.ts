@@ -245,6 +245,30 @@ describe.each([
     }
   });
 
+  it("a 401 whose body is cut off is a network failure, not an unauthorized answer (no forced refresh)", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(401, { "content-type": "application/json", "content-length": "200" });
+      res.write('{"error": {"code": "token_inval');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const error = await fetchUsage({
+        backendUrl: `http://127.0.0.1:${port}`,
+        accessToken: "t",
+        accountId: "a",
+        fetch: client,
+        now: () => new Date(),
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProbeFailure);
+      expect((error as ProbeFailure).kind).toBe("network");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("reports a refused connection as a network failure", async () => {
     const server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -4,7 +4,8 @@
  * timeout, then shows every account's windows, state, the machines whose sessions use it, and the
  * account selection would choose.
  */
-import { floorsFromSettings, selectAccounts } from "../../pool/select.js";
+import { selectAccounts } from "../../pool/select.js";
+import { floorsFromSettings } from "../../quota/floors.js";
 import { accountQuotaStatus } from "../../quota/account-status.js";
 import type { CommandContext } from "../context.js";
 import type { CommandInput } from "../declarations.js";
