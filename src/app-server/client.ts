@@ -4,13 +4,14 @@
  * connection instead (controller.ts, docs/codex-app-server.md §7); this client serves probes and
  * tests. Connecting first would make us the identity the service sees (§4).
  */
-import { WebSocket, type RawData } from "ws";
+import { WebSocket } from "ws";
 import { errorMessage } from "../platform/errors.js";
 import { AppServerError } from "./errors.js";
 import {
   errorText,
   notificationText,
   parseFrame,
+  textOf,
   requestText,
   resultText,
   SERVER_ERROR_CODE,
@@ -30,11 +31,6 @@ export interface AppServerClient {
   close(): Promise<void>;
   /** Settles with the close code when the connection ends. */
   readonly closed: Promise<number>;
-}
-
-function textOf(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
-  return Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(data).toString("utf8");
 }
 
 /** Opens the WebSocket; rejects with the HTTP status when the server refuses the upgrade. */

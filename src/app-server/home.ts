@@ -11,7 +11,6 @@
  * found for thread id", observed on 0.171, docs/codex-app-server.md §8). Files codex writes there
  * are folded back into the real home after each session (`foldAppServerHome`), as for overlays.
  */
-import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import {
@@ -23,11 +22,6 @@ import {
 
 /** `live` cannot clash with our account ids (`acc_…`), which name the account overlays. */
 export const APP_SERVER_HOME = "live";
-
-/** A home of its own (tests that must not share one). */
-export function newAppServerHomeName(): string {
-  return `live-${randomBytes(6).toString("hex")}`;
-}
 
 export async function prepareAppServerHome(
   realHome: string,

@@ -4,6 +4,7 @@
  * TUI mixes both: `1`, `"initialize"`, `"tui-config-read-<uuid>"`). Every frame is parsed here, at
  * the boundary, into one discriminated union.
  */
+import type { RawData } from "ws";
 import { z } from "zod";
 
 export type RequestId = string | number;
@@ -31,6 +32,12 @@ export type Frame =
   | { kind: "error"; id: RequestId | null; error: RpcError }
   /** Not JSON, or JSON that is none of the above. The reason never quotes the frame. */
   | { kind: "invalid"; reason: string };
+
+/** A WebSocket message's text (ws hands a frame over as one buffer or several). */
+export function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(data).toString("utf8");
+}
 
 export function parseFrame(text: string): Frame {
   let json: unknown;

@@ -86,8 +86,4 @@ export class PendingCalls {
     for (const waiter of this.waiters.values()) waiter.reject(this.closedBy);
     this.waiters.clear();
   }
-
-  get size(): number {
-    return this.waiters.size;
-  }
 }

@@ -17,6 +17,7 @@ import {
   idKey,
   notificationText,
   parseFrame,
+  textOf,
   requestText,
   resultText,
   SERVER_ERROR_CODE,
@@ -69,11 +70,6 @@ function sendableCode(code: number, fallback: number): number {
   if (code >= 3000 && code <= 4999) return code;
   if (code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) return code;
   return fallback;
-}
-
-function textOf(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
-  return Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(data).toString("utf8");
 }
 
 export class RelayConnection {

@@ -80,11 +80,6 @@ export function isWindowExhaustedNow(window: QuotaWindow, now: Date): boolean {
   return effectiveLeft(window, now) <= 0;
 }
 
-/** A reached allowance whose reset has not passed (an unknown reset keeps it reached). */
-export function isAllowanceReachedNow(allowance: Allowance, now: Date): boolean {
-  return allowanceEffectiveLeft(allowance, now) === 0;
-}
-
 /**
  * When a snapshot's reached limit (a 429, `limit_reached`) lifts: its own reset time, else the
  * latest reset among what is used up (full windows, reached allowances — the usage API sets

@@ -197,7 +197,8 @@ export async function chooseAccount(
     const recheck = request.purpose === "after-wait" && !checked.has(chosen.id);
     // Its launch is prepared meanwhile: the check rarely moves the leader, and the next round
     // prepares the one that takes its place.
-    if (commit && request.purpose === "switch") deps.chosen?.(chosen, busy.has(chosen.id), refOf(pool, chosen));
+    if (commit && request.purpose === "switch")
+      deps.chosen?.(chosen, busy.has(chosen.id), refOf(pool, chosen));
     let probed: ProbeResult | null = null;
     if (recheck || !isFresh(chosen, now)) {
       checked.add(chosen.id);

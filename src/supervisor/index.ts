@@ -211,8 +211,8 @@ export async function superviseSession(
     const result = await control.done;
     // Read through a function: the switcher is set by a callback the compiler does not follow.
     const last = (): SessionSwitcher | null => switcher;
-    const live = (last()?.mode() ?? choice.mode) === "live";
-    return await endOfSession(result, { mode, clock, screen, report, live });
+    const endedLive = (last()?.mode() ?? choice.mode) === "live";
+    return await endOfSession(result, { mode, clock, screen, report, live: endedLive });
   } finally {
     guard[Symbol.dispose]();
     // Our entry would be pruned anyway once this process is gone: a failed removal loses nothing.

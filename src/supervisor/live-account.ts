@@ -29,7 +29,7 @@ import type { AccountRef } from "./machine.js";
 import { RefreshTokenHeldError } from "../pool/live-sessions.js";
 
 /** Codex waits 10 s for a refresh answer (docs/codex-app-server.md §3): ours must come sooner. */
-export const REFRESH_ANSWER_MS = 8_000;
+const REFRESH_ANSWER_MS = 8_000;
 /** A timer further out is set in steps (a JavaScript timer fires at once past ~24.8 days). */
 const LONGEST_TIMER_MS = 24 * 3600_000;
 

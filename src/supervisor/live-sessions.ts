@@ -72,7 +72,7 @@ export interface LeaseTerms {
   readonly ttlMs: number;
 }
 
-export const DEFAULT_LEASE: LeaseTerms = { ttlMs: LEASE_TTL_MS };
+const DEFAULT_LEASE: LeaseTerms = { ttlMs: LEASE_TTL_MS };
 
 /** Our lease lapsed and other live sessions (`by`) now run its account. */
 export interface LostLease {

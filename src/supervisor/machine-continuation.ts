@@ -16,7 +16,7 @@ import {
 import { step, withPhase } from "./machine-step.js";
 
 /** Attempts at a continuation before the user is told it waits for them. */
-export const CONTINUATION_ATTEMPTS = 2;
+const CONTINUATION_ATTEMPTS = 2;
 
 /** The start of the one line that tells the user a continuation did not run. */
 export function notTaken(account: AccountRef): string {

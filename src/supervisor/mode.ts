@@ -20,8 +20,7 @@ import { liveTested } from "../codex/version.js";
 import type { SettingSource } from "../platform/settings.js";
 import type { Mode } from "./machine.js";
 
-export const SWITCH_MODES = ["live", "relaunch"] as const;
-export type SwitchMode = (typeof SWITCH_MODES)[number];
+export type SwitchMode = "live" | "relaunch";
 
 export interface ModeChoice {
   readonly mode: SwitchMode;

@@ -107,7 +107,7 @@ describe("our request ids", () => {
     calls.closeAll("gone");
     await expect(open.answer).rejects.toThrow("gone");
     expect(() => calls.open("y")).toThrow("gone");
-    expect(calls.size).toBe(0);
+    expect(calls.owns(open.id)).toBe(false);
   });
 });
 
