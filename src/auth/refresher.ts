@@ -12,16 +12,17 @@
  * reason `refresh_in_doubt`, since only a new login or its holder's journal can settle it).
  */
 import { systemClock, type Clock } from "../platform/clock.js";
-import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
+import { NeedsLoginError } from "../platform/errors.js";
 import { accountName } from "../pool/account-name.js";
 import { refreshCoordinatorFor } from "../pool/open-store.js";
 import type { RefreshCoordinator, RefreshPlan, SendFailure } from "../pool/refresh-coordinator.js";
-import type { Account, Pool, Tokens } from "../pool/schema.js";
+import type { Account, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import { tokenExpiry } from "./jwt.js";
 import { tokensFromGrant } from "./sign-in.js";
 import { TokenSendError, refreshGrant } from "./token-client.js";
 import type { HttpFetch } from "../platform/http.js";
+import { accountById } from "../pool/accounts.js";
 
 export interface TokenRefresherOptions {
   store: PoolStore;
@@ -94,7 +95,7 @@ export class TokenRefresher {
     options: { force?: boolean; signal?: AbortSignal } = {},
   ): Promise<Account> {
     const pool = await this.opts.store.read();
-    const account = this.find(pool, accountRef);
+    const account = accountById(pool, accountRef);
     const name = accountName(pool, account);
     const blocked = blockedError(name, account);
     if (blocked) throw blocked;
@@ -106,14 +107,6 @@ export class TokenRefresher {
     });
     this.inFlight.set(account.id, refresh);
     return refresh;
-  }
-
-  private find(pool: Pool, id: string): Account {
-    const account = pool.accounts.find((a) => a.id === id);
-    if (!account) {
-      throw new AccountNotFoundError(`no account ${id} in the pool (see codex-pool list)`);
-    }
-    return account;
   }
 
   /** What the coordinator runs under ownership: one request to the token endpoint. */

@@ -80,6 +80,15 @@ export function accountIndex(pool: Pool, id: string): number {
   return pool.accounts.findIndex((a) => a.id === id) + 1;
 }
 
+/** The account whose pool id is `id`; AccountNotFoundError when it is not (or no longer) there. */
+export function accountById(pool: Pool, id: string): Account {
+  const account = pool.accounts.find((a) => a.id === id);
+  if (!account) {
+    throw new AccountNotFoundError(`no account ${id} in the pool (see codex-pool list)`);
+  }
+  return account;
+}
+
 /** Resolves `2`, `alice@example.com`, `acc_…`, a ChatGPT account id or a label to one account. */
 export function resolveAccount(pool: Pool, selector: string): Account {
   const s = selector.trim();

@@ -10,7 +10,7 @@
 import path from "node:path";
 import { ensurePrivateDir } from "../platform/atomic-file.js";
 import { systemClock, type Clock } from "../platform/clock.js";
-import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
+import { NeedsLoginError } from "../platform/errors.js";
 import { withLock } from "../platform/lock.js";
 import {
   sameTokens,
@@ -18,10 +18,11 @@ import {
   type RefreshOutcome,
   type RefreshPlan,
 } from "./refresh-coordinator.js";
-import type { Account, Pool } from "./schema.js";
+import type { Account } from "./schema.js";
 import type { PoolStore } from "./store.js";
 import { accountName } from "./account-name.js";
 import { assertRefreshable, thisProcess, type SessionIdentity } from "./live-sessions.js";
+import { accountById } from "./accounts.js";
 
 export interface FileRefreshOptions {
   store: PoolStore;
@@ -35,14 +36,6 @@ export interface FileRefreshOptions {
   sendTimeoutMs?: number;
   /** Who we are among live sessions: our own session's codex never bars our refresh. */
   me?: SessionIdentity;
-}
-
-function find(pool: Pool, id: string): Account {
-  const account = pool.accounts.find((a) => a.id === id);
-  if (!account) {
-    throw new AccountNotFoundError(`no account ${id} in the pool (see codex-pool list)`);
-  }
-  return account;
 }
 
 export class FileRefreshCoordinator implements RefreshCoordinator {
@@ -75,7 +68,7 @@ export class FileRefreshCoordinator implements RefreshCoordinator {
       async () => {
         // Re-read under the lease: another process may have refreshed while we waited.
         const pool = await store.read();
-        const current = find(pool, seen.id);
+        const current = accountById(pool, seen.id);
         if (current.state.kind === "needs-login") {
           return { kind: "needs-login", reason: current.state.reason, replaced: null };
         }
@@ -105,7 +98,7 @@ export class FileRefreshCoordinator implements RefreshCoordinator {
         ...(signal ? { signal } : {}),
       });
       return await store.transact((pool): RefreshOutcome => {
-        const row = find(pool, account.id);
+        const row = accountById(pool, account.id);
         // Someone replaced the tokens meanwhile (a new login, tokens adopted from codex): theirs stay.
         if (row.tokens.refreshToken !== spent)
           return { kind: "current", account: structuredClone(row) };

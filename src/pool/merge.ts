@@ -12,6 +12,7 @@
  * - live sessions are not copied (they belong to the machine that runs them).
  */
 import { isNewerTokens } from "./accounts.js";
+import { sameTokens } from "./refresh-coordinator.js";
 import type { Account, Pool } from "./schema.js";
 
 export interface MergeReport {
@@ -43,10 +44,7 @@ export function mergePools(target: Pool, source: Pool): MergeReport {
       existing.tokens = structuredClone(incoming.tokens);
       existing.state = structuredClone(incoming.state);
       report.tokensTaken.push(existing.id);
-    } else if (
-      existing.tokens.refreshToken !== incoming.tokens.refreshToken ||
-      existing.tokens.accessToken !== incoming.tokens.accessToken
-    ) {
+    } else if (!sameTokens(existing.tokens, incoming.tokens)) {
       report.keptNewer.push(existing.id);
     }
     const q = incoming.quota;

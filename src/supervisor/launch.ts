@@ -30,7 +30,7 @@ import {
 import { accountHomePath, type ReconcileReport } from "../codex/overlay-home.js";
 import { spawnCodex, type ChildOutcome } from "../codex/spawn.js";
 import type { Clock } from "../platform/clock.js";
-import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
+import { NeedsLoginError } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { accountName } from "../pool/account-name.js";
@@ -38,6 +38,7 @@ import { RefreshTokenHeldError } from "../pool/live-sessions.js";
 import type { Account, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
 import type { AccountRef } from "./machine.js";
+import { accountById } from "../pool/accounts.js";
 
 export interface LaunchedChild {
   readonly child: ChildProcess;
@@ -108,8 +109,7 @@ export function launchArgv(
 }
 
 function accountRow(pool: Pool, id: string): Account {
-  const row = pool.accounts.find((a) => a.id === id);
-  if (!row) throw new AccountNotFoundError(`account ${id} was removed from the pool`);
+  const row = accountById(pool, id);
   if (row.state.kind === "needs-login") {
     throw new NeedsLoginError(
       `${accountName(pool, row)} needs to sign in again; run codex-pool login`,

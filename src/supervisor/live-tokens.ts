@@ -20,11 +20,12 @@
 import { tokenExpiry } from "../auth/jwt.js";
 import type { SuppliedAccount } from "../app-server/messages.js";
 import type { Clock } from "../platform/clock.js";
-import { AccountNotFoundError, NeedsLoginError } from "../platform/errors.js";
+import { NeedsLoginError } from "../platform/errors.js";
 import { accountName } from "../pool/account-name.js";
 import { refreshTokenHeld } from "../pool/live-sessions.js";
 import type { Account, LiveSession, Pool, Tokens } from "../pool/schema.js";
 import type { PoolStore } from "../pool/store.js";
+import { accountById } from "../pool/accounts.js";
 
 export interface LiveTokenDeps {
   readonly store: Pick<PoolStore, "read">;
@@ -63,12 +64,6 @@ function suppliedOf(account: Account): Supplied {
   };
 }
 
-function row(pool: Pool, id: string): Account {
-  const account = pool.accounts.find((a) => a.id === id);
-  if (!account) throw new AccountNotFoundError(`account ${id} was removed from the pool`);
-  return account;
-}
-
 /**
  * The tokens to hand codex for account `id`. `replacing`: codex was refused the access token it
  * holds (a 401), so that one is refreshed whatever its expiry says.
@@ -79,7 +74,7 @@ export async function supplyAccount(
   options: { replacing?: string; signal?: AbortSignal } = {},
 ): Promise<Supplied> {
   const pool = await deps.store.read();
-  const account = row(pool, id);
+  const account = accountById(pool, id);
   if (account.state.kind !== "ok") {
     throw new NeedsLoginError(
       `${accountName(pool, account)} needs to sign in again; run codex-pool login`,
