@@ -97,10 +97,10 @@ export async function launchAppServer(options: AppServerLaunchOptions): Promise<
     sqliteHome: options.realHome,
     extra: options.binary.env,
   });
-  const wrapper = options.pdeathWrapper ?? null;
   const spawned = spawnCodex({
-    binary: wrapper === null ? options.binary : { path: wrapper },
-    args: wrapper === null ? argv : ["--pdeathsig", "SIGTERM", "--", options.binary.path, ...argv],
+    binary: options.binary,
+    args: argv,
+    pdeathWrapper: options.pdeathWrapper ?? null,
     env,
     cwd: options.cwd,
     stdio: ["ignore", "ignore", "pipe"],

@@ -30,6 +30,11 @@ export interface SpawnCodexOptions {
    * mode's app-server, src/app-server/launcher.ts). Never for codex itself (below).
    */
   ownGroup?: boolean;
+  /**
+   * setpriv (src/supervisor/launch.ts findPdeathWrapper): codex is run through it with the
+   * parent-death signal, so it dies with us even when we are killed outright (Linux).
+   */
+  pdeathWrapper?: string | null;
   /** Injected for tests; defaults to node:child_process spawn. */
   spawn?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 }
@@ -63,7 +68,13 @@ export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
   const spawn = options.spawn ?? nodeSpawn;
   // Codex is never detached: it stays in our foreground process group so the terminal's keys and
   // job control reach it (docs/style.md rule 21).
-  const child = spawn(options.binary.path, [...options.args], {
+  const wrapper = options.pdeathWrapper ?? null;
+  const command = wrapper ?? options.binary.path;
+  const args =
+    wrapper === null
+      ? [...options.args]
+      : ["--pdeathsig", "SIGTERM", "--", options.binary.path, ...options.args];
+  const child = spawn(command, args, {
     env: options.env,
     stdio: options.stdio ?? "inherit",
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
@@ -91,6 +102,14 @@ export function spawnCodex(options: SpawnCodexOptions): SpawnedCodex {
     child.once("exit", (code, signal) => resolve(outcomeOf(code, signal)));
   });
   return { child, exited };
+}
+
+/** Settles once the process is running; rejects as `exited` does when it could not start. */
+export function started(spawned: SpawnedCodex): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    spawned.child.once("spawn", resolve);
+    spawned.exited.catch(reject);
+  });
 }
 
 /** The parts of a process that signal relaying needs (so tests can pass a fake). */

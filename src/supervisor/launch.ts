@@ -28,7 +28,7 @@ import {
   type LaunchPlan,
 } from "../codex/launch.js";
 import { accountHomePath, type ReconcileReport } from "../codex/overlay-home.js";
-import { spawnCodex, type ChildOutcome } from "../codex/spawn.js";
+import { spawnCodex, started, type ChildOutcome } from "../codex/spawn.js";
 import type { Clock } from "../platform/clock.js";
 import { NeedsLoginError } from "../platform/errors.js";
 import type { Env } from "../platform/paths.js";
@@ -203,25 +203,17 @@ export async function launchCodex(
   const args = launchArgv(deps.args, resume, deps.settings.continuationPrompt);
   const codexArgv = insertOptions(args, codexConfigOverrides(deps.settings));
   await beforeSpawn();
-  const binary = deps.pdeathWrapper ?? deps.binary.path;
-  const argv =
-    deps.pdeathWrapper !== null
-      ? ["--pdeathsig", "SIGTERM", "--", deps.binary.path, ...codexArgv]
-      : codexArgv;
   // A resumed exec already consumed any piped input; codex must not wait on stdin for more.
   const stdin = isExecKind(deps.args) && resume !== null ? "ignore" : "inherit";
   const spawned = spawnCodex({
-    binary: { path: binary },
-    args: argv,
+    binary: deps.binary,
+    args: codexArgv,
+    pdeathWrapper: deps.pdeathWrapper,
     env: plan.env,
     cwd: deps.cwd,
     stdio: [stdin, "inherit", "inherit"],
   });
-  // Wait for the spawn itself, so a missing binary is a launch failure, not an exit.
-  await new Promise<void>((resolve, reject) => {
-    spawned.child.once("spawn", resolve);
-    spawned.exited.catch(reject);
-  });
+  await started(spawned); // so a missing binary is a launch failure, not an exit
   return { child: spawned.child, exited: spawned.exited, recovered: plan.recoveredEntries };
 }
 

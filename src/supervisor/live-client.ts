@@ -10,7 +10,7 @@ import type { ClassifiedArgs } from "../codex/args.js";
 import type { CodexBinary } from "../codex/binary.js";
 import { buildChildEnv, codexConfigOverrides } from "../codex/child-env.js";
 import { remoteClientArgv } from "../codex/remote-args.js";
-import { spawnCodex, type SpawnedCodex } from "../codex/spawn.js";
+import { spawnCodex, started, type SpawnedCodex } from "../codex/spawn.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import type { Mode, ResumeRequest } from "./machine.js";
@@ -55,20 +55,16 @@ export async function spawnAttached(
     sqliteHome: deps.settings.codexHome,
     extra: { ...deps.binary.env, ...controller.attachEnv() },
   });
-  const wrapper = deps.pdeathWrapper;
   // A resumed exec already consumed any piped input; codex must not wait on stdin for more.
   const stdin = !tui && resume !== null ? "ignore" : "inherit";
   const spawned = spawnCodex({
-    binary: wrapper === null ? deps.binary : { path: wrapper },
-    args: wrapper === null ? argv : ["--pdeathsig", "SIGTERM", "--", deps.binary.path, ...argv],
+    binary: deps.binary,
+    args: argv,
+    pdeathWrapper: deps.pdeathWrapper,
     env,
     cwd: deps.cwd,
     stdio: [stdin, "inherit", "inherit"],
   });
-  // Waited for, so a missing binary is a failed start, not an exit.
-  await new Promise<void>((resolve, reject) => {
-    spawned.child.once("spawn", resolve);
-    spawned.exited.catch(reject);
-  });
+  await started(spawned); // so a missing binary is a failed start, not an exit
   return spawned;
 }

@@ -1,10 +1,12 @@
+import { spawn as nodeSpawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveCodexBinary } from "../../src/codex/binary.js";
 import { buildChildEnv, codexConfigOverrides } from "../../src/codex/child-env.js";
 import { prepareAccountHome, reconcileAccountHome } from "../../src/codex/overlay-home.js";
-import { outcomeOf, spawnCodex } from "../../src/codex/spawn.js";
+import { outcomeOf, spawnCodex, started } from "../../src/codex/spawn.js";
+import { findPdeathWrapper } from "../../src/supervisor/launch.js";
 import { CodexMissingError } from "../../src/platform/errors.js";
 import { defaultSettings } from "../../src/platform/settings.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -193,7 +195,30 @@ describe("spawnCodex", () => {
     await expect(gone.exited).rejects.toThrow(
       /cannot start codex at \/nonexistent\/codex: it does not exist/,
     );
+    await expect(started(gone)).rejects.toBeInstanceOf(CodexMissingError);
   });
+
+  it.skipIf(findPdeathWrapper() === null)(
+    "runs codex through the parent-death wrapper when given one, its exit code passed through",
+    async () => {
+      const wrapper = findPdeathWrapper()!;
+      const seen: string[][] = [];
+      const spawned = spawnCodex({
+        binary: { path: "/bin/sh" },
+        args: ["-c", "exit 5"],
+        pdeathWrapper: wrapper,
+        env: {},
+        stdio: "ignore",
+        spawn: (command, args, options) => {
+          seen.push([command, ...args]);
+          return nodeSpawn(command, [...args], options);
+        },
+      });
+      await started(spawned);
+      expect(seen).toEqual([[wrapper, "--pdeathsig", "SIGTERM", "--", "/bin/sh", "-c", "exit 5"]]);
+      expect((await spawned.exited).code128).toBe(5);
+    },
+  );
 });
 
 describe("overlay homes", () => {
