@@ -45,7 +45,11 @@ const NO_EXPIRY_MAX_AGE_MS = 8 * 24 * 3600_000;
 
 export const IN_DOUBT_REASON = "refresh_in_doubt";
 
-function blockedError(name: string, account: Account): NeedsLoginError | null {
+/**
+ * Why `account` (named `name`) cannot be used until it signs in again: it needs a login, or a
+ * refresh of it is in doubt (docs/team-pool.md). null: it can be used.
+ */
+export function blockedError(name: string, account: Account): NeedsLoginError | null {
   if (account.state.kind === "ok") return null;
   const reason = account.state.kind === "in-doubt" ? IN_DOUBT_REASON : account.state.reason;
   const what =
@@ -53,6 +57,12 @@ function blockedError(name: string, account: Account): NeedsLoginError | null {
       ? `a refresh of ${name} is in doubt (${account.state.reason}); run codex-pool login to sign it in again`
       : `${name} needs to sign in again (${account.state.reason}); run codex-pool login`;
   return new NeedsLoginError(what, reason);
+}
+
+/** When the access token expires (ms since the epoch): the stored expiry, else its JWT `exp`. */
+export function accessExpiresAt(tokens: Tokens): number | null {
+  if (tokens.accessTokenExpiresAt !== null) return Date.parse(tokens.accessTokenExpiresAt);
+  return tokenExpiry(tokens.accessToken)?.getTime() ?? null;
 }
 
 export class TokenRefresher {
@@ -75,10 +85,7 @@ export class TokenRefresher {
   /** True when the access token stays valid for more than the skew. */
   isFresh(tokens: Tokens): boolean {
     const now = this.opts.clock.now();
-    const expiresAt =
-      tokens.accessTokenExpiresAt !== null
-        ? Date.parse(tokens.accessTokenExpiresAt)
-        : (tokenExpiry(tokens.accessToken)?.getTime() ?? null);
+    const expiresAt = accessExpiresAt(tokens);
     if (expiresAt === null) {
       const last = tokens.lastRefreshAt === null ? 0 : Date.parse(tokens.lastRefreshAt);
       return now - last < NO_EXPIRY_MAX_AGE_MS;

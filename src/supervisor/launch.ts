@@ -30,7 +30,7 @@ import {
 import { accountHomePath, type ReconcileReport } from "../codex/overlay-home.js";
 import { spawnCodex, started, type ChildOutcome } from "../codex/spawn.js";
 import type { Clock } from "../platform/clock.js";
-import { NeedsLoginError } from "../platform/errors.js";
+import { blockedError } from "../auth/refresher.js";
 import type { Env } from "../platform/paths.js";
 import type { Settings } from "../platform/settings-table.js";
 import { accountName } from "../pool/account-name.js";
@@ -110,12 +110,8 @@ export function launchArgv(
 
 function accountRow(pool: Pool, id: string): Account {
   const row = accountById(pool, id);
-  if (row.state.kind === "needs-login") {
-    throw new NeedsLoginError(
-      `${accountName(pool, row)} needs to sign in again; run codex-pool login`,
-      row.state.reason,
-    );
-  }
+  const blocked = blockedError(accountName(pool, row), row);
+  if (blocked !== null) throw blocked;
   return row;
 }
 

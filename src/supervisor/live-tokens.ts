@@ -17,10 +17,9 @@
  *   with `replacing` refreshes even a token that still looks valid, unless someone else already
  *   rotated it (then the pool's newer token is the answer and nothing is spent).
  */
-import { tokenExpiry } from "../auth/jwt.js";
+import { accessExpiresAt, blockedError } from "../auth/refresher.js";
 import type { SuppliedAccount } from "../app-server/messages.js";
 import type { Clock } from "../platform/clock.js";
-import { NeedsLoginError } from "../platform/errors.js";
 import { accountName } from "../pool/account-name.js";
 import { refreshTokenHeld } from "../pool/live-sessions.js";
 import type { Account, LiveSession, Pool, Tokens } from "../pool/schema.js";
@@ -48,11 +47,6 @@ export interface Supplied {
   readonly supplied: SuppliedAccount;
 }
 
-function expiresAt(tokens: Tokens): number | null {
-  if (tokens.accessTokenExpiresAt !== null) return Date.parse(tokens.accessTokenExpiresAt);
-  return tokenExpiry(tokens.accessToken)?.getTime() ?? null;
-}
-
 function suppliedOf(account: Account): Supplied {
   return {
     account,
@@ -75,17 +69,13 @@ export async function supplyAccount(
 ): Promise<Supplied> {
   const pool = await deps.store.read();
   const account = accountById(pool, id);
-  if (account.state.kind !== "ok") {
-    throw new NeedsLoginError(
-      `${accountName(pool, account)} needs to sign in again; run codex-pool login`,
-      account.state.kind === "in-doubt" ? "refresh_in_doubt" : account.state.reason,
-    );
-  }
+  const blocked = blockedError(accountName(pool, account), account);
+  if (blocked !== null) throw blocked;
   const refused = options.replacing === account.tokens.accessToken;
   if (!refused && deps.isFresh(account.tokens)) return suppliedOf(account);
   const holders = deps.refreshTokenHolders(pool, id);
   if (holders.length > 0) {
-    const end = expiresAt(account.tokens);
+    const end = accessExpiresAt(account.tokens);
     if (!refused && (end === null || end > deps.clock.now())) return suppliedOf(account);
     throw refreshTokenHeld(accountName(pool, account), holders);
   }
@@ -103,7 +93,7 @@ export async function supplyAccount(
  * otherwise be due at once, for ever). null: it does not expire.
  */
 export function refreshDueAt(tokens: Tokens, now: number, skewMs: number): number | null {
-  const end = expiresAt(tokens);
+  const end = accessExpiresAt(tokens);
   if (end === null) return null;
   return Math.max(end - skewMs, now + Math.max(0, end - now) / 2);
 }

@@ -121,12 +121,22 @@ describe("supplyAccount", () => {
 
   it("refuses an account that needs a new sign-in, or whose refresh is in doubt", async () => {
     const since = new Date(NOW).toISOString();
-    for (const state of [
-      { kind: "needs-login", reason: "refresh_token_reused", since },
-      { kind: "in-doubt", reason: "holder died", since },
+    for (const [state, said] of [
+      [
+        { kind: "needs-login", reason: "refresh_token_reused", since },
+        /needs to sign in again \(refresh_token_reused\)/,
+      ],
+      [
+        { kind: "in-doubt", reason: "holder died", since },
+        /a refresh of .* is in doubt \(holder died\)/,
+      ],
     ] as const) {
       const { d, calls } = deps(account(tokens("T1", 60 * MIN), state));
-      await expect(supplyAccount(d, "acc_aaaaaa")).rejects.toBeInstanceOf(NeedsLoginError);
+      const refused = supplyAccount(d, "acc_aaaaaa");
+      await expect(refused).rejects.toBeInstanceOf(NeedsLoginError);
+      // Said as the refresher says it everywhere, with the reason and what to run.
+      await expect(refused).rejects.toThrow(said);
+      await expect(refused).rejects.toThrow(/run codex-pool login/);
       expect(calls).toEqual([]);
     }
   });
