@@ -15,13 +15,12 @@ import type { QuotaSnapshot } from "../pool/schema.js";
 import { QuotaParseError } from "../quota/fields.js";
 import { mergeAppServerRateLimits, parseAppServerRateLimits } from "../quota/parse-rate-limits.js";
 import type { AccountRef } from "./machine.js";
-import { QUOTA_SETTLE_MS } from "./quota-settle.js";
+import { QUOTA_SETTLE_MS, SettlingReading } from "./quota-settle.js";
 import type { WatchEvent } from "./watch.js";
 
 export interface LiveQuotaDeps {
   readonly clock: Clock;
   readonly quotaPollMs: number;
-  readonly probeTimeoutMs: number;
   /** Stores a quota observation of an account and returns the pressure it puts on it. */
   observe(accountId: string, snapshot: QuotaSnapshot): Promise<WatchEvent | null>;
   /** The account's /wham/usage now. */
@@ -37,18 +36,27 @@ export class LiveQuota {
   private who: AccountRef | null = null;
   private rateLimits: unknown = null;
   private pollTimer: Timer | null = null;
-  /** A reading waiting to settle before it is stored (a later one replaces it). */
-  private settling: { timer: Timer; who: AccountRef } | null = null;
+  /** The account whose reading waits to settle before it is stored (a later one replaces it). */
+  private readonly settling: SettlingReading<AccountRef>;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private readonly deps: LiveQuotaDeps;
 
   constructor(deps: LiveQuotaDeps) {
     this.deps = deps;
+    this.settling = new SettlingReading(deps.clock, QUOTA_SETTLE_MS, (who) => {
+      void this.observe(this.snapshot(false), who);
+    });
   }
 
   /** The app-server holds `ref` from now on: its readings are `ref`'s, and it is polled. */
   follow(ref: AccountRef): void {
-    if (this.who?.id !== ref.id) this.rateLimits = null; // another account's picture
+    if (this.who?.id !== ref.id) {
+      // The previous account's reading is stored as it stands; then another account's picture.
+      const held = this.settling.take();
+      if (held !== null) void this.observe(this.snapshot(false), held.value);
+      this.rateLimits = null;
+    }
     this.who = ref;
     if (this.pollTimer === null) this.poll();
   }
@@ -56,18 +64,7 @@ export class LiveQuota {
   /** A rate-limit update of the running account: stored once no newer one follows for a while. */
   rateLimitsUpdated(update: AppServerRateLimits): void {
     this.rateLimits = mergeAppServerRateLimits(this.rateLimits, update);
-    const who = this.who;
-    if (who === null || this.settling !== null) return;
-    const timer = this.deps.clock.setTimer(
-      () => {
-        if (this.settling?.timer !== timer) return;
-        this.settling = null;
-        void this.observe(this.snapshot(false), who);
-      },
-      QUOTA_SETTLE_MS,
-      { weak: true },
-    );
-    this.settling = { timer, who };
+    if (this.who !== null) this.settling.offer(this.who);
   }
 
   /**
@@ -75,25 +72,21 @@ export class LiveQuota {
    * stored now (the reading waiting to settle is part of it). Settles once stored.
    */
   limitHit(): Promise<void> {
-    this.settling?.timer.cancel();
-    this.settling = null;
+    this.settling.take();
     return this.observe(this.snapshot(true));
   }
 
   /** Stores the reading waiting to settle now (codex ended: no later one will come). */
   flush(): Promise<void> {
-    const entry = this.settling;
-    if (entry === null) return Promise.resolve();
-    entry.timer.cancel();
-    this.settling = null;
-    return this.observe(this.snapshot(false), entry.who);
+    const held = this.settling.take();
+    return held === null ? Promise.resolve() : this.observe(this.snapshot(false), held.value);
   }
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort();
     this.pollTimer?.cancel();
-    this.settling?.timer.cancel();
-    this.settling = null;
+    this.settling.take();
   }
 
   private snapshot(limitReached: boolean): QuotaSnapshot | null {
@@ -126,7 +119,9 @@ export class LiveQuota {
         if (this.stopped) return;
         if (who !== null) {
           this.deps
-            .probe(who.id, AbortSignal.timeout(this.deps.probeTimeoutMs))
+            // Bounded by the probe timeout where probes are made (session-quota.ts); cut short
+            // when the session stops.
+            .probe(who.id, this.stopping.signal)
             .then((snapshot) => this.observe(snapshot, who))
             .catch(() => undefined); // a probe that fails says nothing new; the next one asks
         }

@@ -88,7 +88,6 @@ export function createLivePort(
     tokens: deps.tokens,
     refreshSkewMs: deps.refreshSkewMs,
     quotaPollMs: deps.quotaPollMs,
-    probeTimeoutMs: deps.settings.probeTimeoutMs,
     controller: liveController,
     observe: (id, snapshot) => deps.observe(id, snapshot),
     probe: (id, signal) => deps.probe(id, signal),
