@@ -48,7 +48,7 @@ export async function removeAppServerHome(
   realHome: string,
   home: string,
 ): Promise<ReconcileReport> {
-  const report = await reconcileAccountHome(realHome, home);
+  const report = await foldAppServerHome(realHome, home);
   // Only links and codex's per-home files are left; rm does not follow the links.
   await fs.rm(home, { recursive: true, force: true });
   return report;

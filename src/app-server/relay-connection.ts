@@ -11,6 +11,7 @@
  */
 import { WebSocket, type RawData } from "ws";
 import { errorMessage } from "../platform/errors.js";
+import { redact } from "../platform/redact.js";
 import { AppServerError } from "./errors.js";
 import {
   errorText,
@@ -235,8 +236,12 @@ export class RelayConnection {
       (value) => this.sendUp(resultText(id, value)),
       (error: unknown) => {
         this.report(error);
-        // An error answer rather than none: codex would otherwise wait its 10 s (§3).
-        this.sendUp(errorText(id, SERVER_ERROR_CODE, `codex-pool could not answer ${method}`));
+        // An error answer rather than none: codex would otherwise wait its 10 s (§3). Its text is
+        // what the person at the TUI may see: the reason, which says what to do (e.g. a login).
+        const why = redact(errorMessage(error));
+        this.sendUp(
+          errorText(id, SERVER_ERROR_CODE, `codex-pool could not answer ${method}: ${why}`),
+        );
       },
     );
   }

@@ -18,6 +18,7 @@ import {
 import { OAUTH_PERMANENT_CODES, errorCodeOf, safeCode, saysRevoked } from "./error-codes.js";
 import { CLIENT_ID, tokenUrl } from "./oauth.js";
 import type { HttpFetch, HttpResponse } from "../platform/http.js";
+import type { SendFailure } from "../pool/refresh-coordinator.js";
 
 export interface TokenRequestOptions {
   authUrl: string;
@@ -43,12 +44,8 @@ export interface TokenGrant {
  * `in doubt` (docs/team-pool.md).
  */
 export class TokenSendError extends TransientError {
-  readonly delivery: "not-sent" | "answered" | "unknown";
-  constructor(
-    message: string,
-    delivery: "not-sent" | "answered" | "unknown",
-    options?: { cause?: unknown },
-  ) {
+  readonly delivery: SendFailure;
+  constructor(message: string, delivery: SendFailure, options?: { cause?: unknown }) {
     super(message, options);
     this.delivery = delivery;
   }

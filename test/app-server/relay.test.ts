@@ -141,7 +141,7 @@ describe("the relay", () => {
           (params: unknown) => {
             handled.push(params);
             return (params as { fail?: boolean }).fail === true
-              ? Promise.reject(new Error("no"))
+              ? Promise.reject(new Error("no account left: run codex-pool login"))
               : Promise.resolve({ fine: true });
           },
         ],
@@ -178,7 +178,11 @@ describe("the relay", () => {
     expect(answers).toContainEqual({ id: "srv-1", result: { fine: true } });
     expect(answers).toContainEqual({
       id: "srv-2",
-      error: { code: -32000, message: "codex-pool could not answer owned/ask" },
+      // Why, and what to do: the text codex may show the person at the TUI.
+      error: {
+        code: -32000,
+        message: "codex-pool could not answer owned/ask: no account left: run codex-pool login",
+      },
     });
     await eventually("the notification after them", () => seen.includes("after"));
     // The client saw neither our answer nor the owned requests.
