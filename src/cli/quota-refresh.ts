@@ -11,10 +11,11 @@ import type { CommandContext } from "./context.js";
 
 export async function refreshStaleQuotas(
   ctx: CommandContext,
-  options: { force: boolean; progress: boolean },
+  options: { force: boolean; progress: boolean; before?: Pool },
 ): Promise<{ pool: Pool; busy: Set<string>; probed: ProbeResult[] }> {
   const { settings, store, out, clock } = ctx;
-  const before = await store.read();
+  // The pool as the command just read it, if it did: one read for the whole command.
+  const before = options.before ?? (await store.read());
   // Accounts whose refresh token a live supervised codex holds (here or on another machine): it is
   // that codex's to spend (docs/decisions.md decision 3).
   const owned = refreshHeldAccounts(before, clock.now());
@@ -41,6 +42,7 @@ export async function refreshStaleQuotas(
       concurrency: settings.probeConcurrency,
       timeoutMs: settings.probeTimeoutMs,
       codexOwned: owned,
+      before,
       onProgress: options.progress
         ? (done, total) => out.progress(`checking quota… ${done}/${total} accounts`)
         : undefined,

@@ -57,8 +57,6 @@ export interface ProbeEachOptions {
   onProgress?: (done: number, total: number, result: ProbeResult) => void;
 }
 
-export type ProbeAllOptions = ProbeEachOptions;
-
 /**
  * Runs one probe under a deadline that holds even if a step ignores its signal: the race settles
  * at the deadline and the abandoned step is aborted.
@@ -141,7 +139,7 @@ export async function probeEach(
 export async function probeAccounts(
   accounts: readonly Account[],
   deps: ProbeDeps,
-  options: ProbeAllOptions,
+  options: ProbeEachOptions,
 ): Promise<ProbeResult[]> {
   return probeEach(
     accounts,
@@ -151,9 +149,11 @@ export async function probeAccounts(
   );
 }
 
-export interface RefreshQuotasOptions extends ProbeAllOptions, FreshnessOptions {
+export interface RefreshQuotasOptions extends ProbeEachOptions, FreshnessOptions {
   /** Only these accounts (our ids); default every account. */
   only?: ReadonlySet<string>;
+  /** The pool as the caller just read it (spares a second read); default: read it here. */
+  before?: Pool;
 }
 
 export interface RefreshQuotasResult {
@@ -168,7 +168,7 @@ export async function refreshQuotas(
   deps: ProbeDeps,
   options: RefreshQuotasOptions,
 ): Promise<RefreshQuotasResult> {
-  const before = await store.read();
+  const before = options.before ?? (await store.read());
   const now = deps.now();
   const due = before.accounts.filter(
     (a) => (options.only === undefined || options.only.has(a.id)) && needsProbe(a, now, options),

@@ -140,6 +140,26 @@ describe("refreshQuotas against the simulator", () => {
     expect(again.probed.map((p) => p.id)).toEqual([a!.id]);
   });
 
+  it("takes the pool the caller already read instead of reading it again", async () => {
+    await using homes = await tempHomes();
+    await using sim = await withSim([{ accountId: "acct-A", email: "a@example.com" }]);
+    const store = makeStore(homes.poolHome);
+    await seedPool(store, sim, [{ accountId: "acct-A", quota: freshSnapshot(40) }]);
+    const before = await store.read();
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get: (target, key) =>
+        key === "read" ? () => (reads++, target.read()) : (Reflect.get(target, key) as unknown),
+    });
+    const { pool, probed } = await refreshQuotas(counting, probeDeps(store, sim, homes.poolHome), {
+      ...OPTS,
+      before,
+    });
+    expect(probed).toEqual([]);
+    expect(pool).toBe(before);
+    expect(reads).toBe(0);
+  });
+
   it("an expired access token is refreshed before the probe", async () => {
     await using homes = await tempHomes();
     await using sim = await withSim([{ accountId: "acct-A", email: "a@example.com" }]);

@@ -31,6 +31,7 @@ export async function status(ctx: CommandContext, opts: StatusOptions): Promise<
   const { pool, busy, probed } = await refreshStaleQuotas(ctx, {
     force: opts.refresh === true,
     progress: !json,
+    before,
   });
 
   const now = new Date(clock.now());
